@@ -1,0 +1,47 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Lifeboat",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LifeboatCore", targets: ["LifeboatCore"]),
+        .library(name: "LifeboatRepository", targets: ["LifeboatRepository"]),
+        .library(name: "LifeboatArchive", targets: ["LifeboatArchive"]),
+        .executable(name: "lifeboat", targets: ["lifeboat"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, bound through pkg-config; shim.h holds static inline wrappers
+        // for what Swift cannot call directly (macros, variadics).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // IDs, crypto, compression, chunking, JSON: no file or network I/O.
+        .target(name: "LifeboatCore", dependencies: ["CZstd", "COpenSSL"], swiftSettings: strict),
+        // The restic v2 format, backends, and the repository (index, packer, blob store).
+        .target(name: "LifeboatRepository", dependencies: ["LifeboatCore"], swiftSettings: strict),
+        // File-tree backup and restore.
+        .target(name: "LifeboatArchive", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
+        .executableTarget(
+            name: "lifeboat",
+            dependencies: [
+                "LifeboatCore", "LifeboatRepository", "LifeboatArchive",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "LifeboatCoreTests", dependencies: ["LifeboatCore"], swiftSettings: strict),
+        .testTarget(name: "LifeboatRepositoryTests", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
+        .testTarget(name: "LifeboatArchiveTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
+        .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
+    ]
+)

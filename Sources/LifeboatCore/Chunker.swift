@@ -1,0 +1,104 @@
+/// Content-defined chunking with a gear rolling hash and FastCDC's normalized cut masks.
+///
+/// Boundaries depend only on the content and the gear table, which is derived from the
+/// repository's chunker polynomial: stable across runs and machines, different per
+/// repository (so chunk sizes do not fingerprint known files across repositories).
+/// Sizes: at least 512 KiB, about 1 MiB on average, at most 8 MiB (restic's bounds).
+public struct ChunkerParameters: Sendable, Equatable {
+    public var minSize: Int
+    public var normalSize: Int
+    public var maxSize: Int
+    /// Mask for positions before `normalSize`: more bits, so cuts are rarer.
+    public var strictMask: UInt64
+    /// Mask for positions from `normalSize` on: fewer bits, so cuts come sooner.
+    public var looseMask: UInt64
+
+    public static let standard = ChunkerParameters(minSize: 512 << 10, normalSize: 1 << 20, maxSize: 8 << 20,
+                                                   strictBits: 22, looseBits: 18)
+
+    public init(minSize: Int, normalSize: Int, maxSize: Int, strictBits: Int, looseBits: Int) {
+        precondition(minSize >= 64 && minSize <= normalSize && normalSize <= maxSize)
+        self.minSize = minSize
+        self.normalSize = normalSize
+        self.maxSize = maxSize
+        // High bits: in a gear hash bit k depends on the last k+1 bytes only.
+        strictMask = ~UInt64(0) << UInt64(64 - strictBits)
+        looseMask = ~UInt64(0) << UInt64(64 - looseBits)
+    }
+}
+
+public struct GearTable: Sendable {
+    public let values: [UInt64]
+
+    /// Derives 256 values as SHA-256("lifeboat-gear-v1" ‖ seed ‖ i).
+    public init(seed: String) {
+        let hasher = SHA256()
+        var table = [UInt64]()
+        table.reserveCapacity(256)
+        for i in 0..<256 {
+            hasher.update(Array("lifeboat-gear-v1\u{0}\(seed)\u{0}".utf8))
+            hasher.update([UInt8(i)])
+            table.append(hasher.finalize().w0)
+        }
+        values = table
+    }
+}
+
+/// Finds chunk boundaries in a byte stream fed piece by piece.
+public struct Chunker: Sendable {
+    public let parameters: ChunkerParameters
+    private let gear: [UInt64]
+    private var hash: UInt64 = 0
+    /// Bytes of the current chunk seen so far.
+    private var length = 0
+
+    public init(gear: GearTable, parameters: ChunkerParameters = .standard) {
+        self.gear = gear.values
+        self.parameters = parameters
+    }
+
+    /// Scans `bytes`, the continuation of the current chunk. Returns how many of them
+    /// belong to the chunk if it ends inside `bytes` (then the chunker starts a new chunk),
+    /// or nil if all of them belong to it and more input is needed.
+    public mutating func nextBoundary(in bytes: UnsafeRawBufferPointer) -> Int? {
+        let p = parameters
+        var i = 0
+        let n = bytes.count
+        // The first minSize-64 bytes of a chunk cannot hold a cut and need no hashing:
+        // the hash only depends on the last 64 bytes.
+        let hashStart = p.minSize - 64
+        if length < hashStart {
+            let skip = min(hashStart - length, n)
+            i = skip
+            length += skip
+            if length < hashStart { return nil }
+            hash = 0
+        }
+        return gear.withUnsafeBufferPointer { g -> Int? in
+            var h = hash
+            var len = length
+            while i < n {
+                h = (h << 1) &+ g[Int(bytes[i])]
+                i += 1
+                len += 1
+                if len >= p.minSize {
+                    let mask = len < p.normalSize ? p.strictMask : p.looseMask
+                    if h & mask == 0 || len >= p.maxSize {
+                        hash = 0
+                        length = 0
+                        return i
+                    }
+                }
+            }
+            hash = h
+            length = len
+            return nil
+        }
+    }
+
+    /// Forgets the current chunk (call at the start of each file).
+    public mutating func reset() {
+        hash = 0
+        length = 0
+    }
+}
