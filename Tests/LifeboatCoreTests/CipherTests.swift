@@ -70,3 +70,25 @@ import LifeboatCore
 }
 
 func base64(_ s: String) -> [UInt8] { Base64.decode(s)! }
+
+@Suite struct PolynomialTests {
+    @Test func resticFixturePolynomialIsIrreducible() throws {
+        let p = try #require(Polynomial(hex: "2e40c93f1b05e1"))
+        #expect(p.degree == 53)
+        #expect(p.isIrreducible)
+    }
+
+    @Test func reducibleIsRejected() {
+        // (x^2 + x + 1)^2 = x^4 + x^2 + 1, and x^53 + 1 is divisible by x + 1.
+        #expect(!Polynomial(0b10101).isIrreducible)
+        #expect(!Polynomial(1 << 53 | 1).isIrreducible)
+        #expect(Polynomial(0b111).isIrreducible)
+    }
+
+    @Test func randomIsDegree53AndIrreducible() {
+        let p = Polynomial.randomIrreducible()
+        #expect(p.degree == 53)
+        #expect(p.isIrreducible)
+        #expect(p.description.count == 14)
+    }
+}

@@ -1,0 +1,85 @@
+public import LifeboatCore
+
+/// The kinds of files a repository holds, named by their directory.
+public enum FileType: String, Sendable, CaseIterable {
+    case config
+    case key = "keys"
+    case lock = "locks"
+    case snapshot = "snapshots"
+    case index
+    case pack = "data"
+}
+
+/// A file in the repository: its type and its name (a 64-hex ID, or "config").
+public struct FileHandle: Hashable, Sendable, CustomStringConvertible {
+    public var type: FileType
+    public var name: String
+
+    public init(_ type: FileType, _ name: String) {
+        self.type = type
+        self.name = name
+    }
+
+    public init(_ type: FileType, _ id: ID) { self.init(type, id.hex) }
+
+    public static let config = FileHandle(.config, "config")
+
+    /// The path relative to the repository root (`data/3f/3f9a…` for packs).
+    public var path: String {
+        switch type {
+        case .config: return "config"
+        case .pack: return "data/\(name.prefix(2))/\(name)"
+        default: return "\(type.rawValue)/\(name)"
+        }
+    }
+
+    public var description: String { path }
+}
+
+/// A file written completely in a spool directory, ready to be stored under a name.
+public struct SpooledFile: Sendable {
+    public var path: String
+    public var size: Int
+    public init(path: String, size: Int) { self.path = path; self.size = size }
+}
+
+/// Where a repository's files live. Every method may be called concurrently.
+///
+/// Files are immutable: `save` makes a file visible whole or not at all and never
+/// replaces an existing file's content with different bytes.
+public protocol Backend: Sendable {
+    /// The location as the user typed it, for messages (no credentials).
+    var location: String { get }
+    /// How many requests may usefully run at once.
+    var connections: Int { get }
+    /// A local directory for spool files that `save(_:spooled:)` can consume cheaply.
+    var spoolDirectory: String { get }
+
+    /// Creates the layout of an empty repository (directories, bucket).
+    func create() async throws
+    func save(_ handle: FileHandle, data: [UInt8]) async throws
+    /// Stores a spooled file and takes ownership of it (it is gone afterwards).
+    func save(_ handle: FileHandle, spooled: SpooledFile) async throws
+    /// Reads `length` bytes at `offset`, or everything from `offset` when `length` is nil.
+    /// - Throws: `.notFound` if the file does not exist.
+    func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8]
+    /// - Throws: `.notFound` if the file does not exist.
+    func size(_ handle: FileHandle) async throws -> Int
+    func list(_ type: FileType) async throws -> [(name: String, size: Int)]
+    func remove(_ handle: FileHandle) async throws
+}
+
+extension Backend {
+    public func load(_ handle: FileHandle) async throws -> [UInt8] {
+        try await load(handle, offset: 0, length: nil)
+    }
+
+    public func exists(_ handle: FileHandle) async throws -> Bool {
+        do {
+            _ = try await size(handle)
+            return true
+        } catch let error as LifeboatError where error.code == .notFound {
+            return false
+        }
+    }
+}

@@ -1,0 +1,236 @@
+public import LifeboatCore
+import Synchronization
+import Dispatch
+
+/// What a backup added to the repository.
+public struct SaveStatistics: Sendable, Equatable {
+    public var dataBlobs = 0
+    public var treeBlobs = 0
+    /// Plaintext bytes of new blobs.
+    public var bytesAdded: UInt64 = 0
+    /// Bytes of new blobs as stored (compressed and sealed).
+    public var bytesStored: UInt64 = 0
+    public var packs = 0
+    public init() {}
+}
+
+/// Deduplicates, compresses, seals and packs blobs; uploads finished packs; writes the index.
+///
+/// Thread-safe: pipeline threads call `save` concurrently, each with its own `Cipher` and
+/// `ZstdCompressor`. The expensive work (compression, sealing) runs outside the lock. Packs
+/// go to the backend before the index that names them, and the index before any snapshot.
+public final class BlobSaver: Sendable {
+    public let repository: Repository
+    public let packSize: Int
+    private let state: Locked<State>
+    private let uploads: UploadQueue
+
+    struct State {
+        var index: MasterIndex
+        /// Blobs accepted but not yet in a stored pack, so concurrent savers do not duplicate them.
+        var pending: Set<BlobKey> = []
+        var packers: [BlobType: Packer] = [:]
+        var written: [IndexFile.Pack] = []
+        var statistics = SaveStatistics()
+    }
+
+    struct BlobKey: Hashable { var id: ID; var type: BlobType }
+
+    /// - Parameter index: the repository's current index, used for deduplication.
+    public init(repository: Repository, index: MasterIndex, packSize: Int = 16 << 20) {
+        self.repository = repository
+        self.packSize = packSize
+        state = Locked(State(index: index))
+        uploads = UploadQueue(capacity: repository.backend.connections + 1)
+    }
+
+    /// Whether a blob is stored or on its way.
+    public func isKnown(_ id: ID, type: BlobType) -> Bool {
+        state.withLock { $0.index.contains(id, type: type) || $0.pending.contains(BlobKey(id: id, type: type)) }
+    }
+
+    /// Stores a blob unless it is already known. Blocks while too many packs wait for upload.
+    /// - Returns: whether the blob was new.
+    @discardableResult
+    public func save(_ type: BlobType, id: ID, plaintext: UnsafeRawBufferPointer, cipher: Cipher,
+                     compressor: ZstdCompressor) throws -> Bool {
+        precondition(plaintext.count > 0, "empty blobs are never stored")
+        let key = BlobKey(id: id, type: type)
+        let isNew = state.withLock { s -> Bool in
+            if s.index.contains(id, type: type) || s.pending.contains(key) { return false }
+            s.pending.insert(key)
+            return true
+        }
+        guard isNew else { return false }
+
+        var sealed = [UInt8]()
+        var uncompressedLength: UInt32 = 0
+        if repository.version >= 2 {
+            let compressed = compressor.compress(plaintext)
+            // Store uncompressed when zstd does not help (random data): restores skip a step.
+            if compressed.count < plaintext.count - plaintext.count / 64 {
+                sealed.reserveCapacity(compressed.count + Cipher.overhead)
+                compressed.withUnsafeBytes { cipher.seal($0, appendingTo: &sealed) }
+                uncompressedLength = UInt32(plaintext.count)
+            }
+        }
+        if uncompressedLength == 0 {
+            sealed.reserveCapacity(plaintext.count + Cipher.overhead)
+            cipher.seal(plaintext, appendingTo: &sealed)
+        }
+
+        let finished = try state.withLock { s -> FinishedPack? in
+            let packer = try s.packers[type] ?? Packer(type: type, spoolDirectory: repository.backend.spoolDirectory)
+            s.packers[type] = packer
+            try sealed.withUnsafeBytes { try packer.append(sealed: $0, id: id, uncompressedLength: uncompressedLength) }
+            if type == .data { s.statistics.dataBlobs += 1 } else { s.statistics.treeBlobs += 1 }
+            s.statistics.bytesAdded += UInt64(plaintext.count)
+            s.statistics.bytesStored += UInt64(sealed.count)
+            guard packer.size >= packSize else { return nil }
+            s.packers[type] = nil
+            return try packer.finish(cipher: cipher)
+        }
+        if let finished { try uploads.push(finished) }
+        return true
+    }
+
+    /// Closes the open packs and hands them to the uploader.
+    public func flush(cipher: Cipher) throws {
+        let finished = try state.withLock { s -> [FinishedPack] in
+            let packers = s.packers.values.filter { !$0.isEmpty }
+            s.packers = [:]
+            return try packers.map { try $0.finish(cipher: cipher) }
+        }
+        for pack in finished { try uploads.push(pack) }
+    }
+
+    /// Declares that no more blobs come; `runUploads` returns once the queue drains.
+    public func finishInput() { uploads.finish() }
+
+    /// Uploads finished packs, `backend.connections` at a time, until `finishInput`.
+    /// Run it concurrently with the threads that call `save`.
+    public func runUploads() async throws {
+        let backend = repository.backend
+        do {
+            try await withThrowingTaskGroup(of: FinishedPack.self) { group in
+                var running = 0
+                for await pack in uploads.stream {
+                    if running >= backend.connections {
+                        let done = try await group.next()!
+                        running -= 1
+                        record(done)
+                    }
+                    group.addTask {
+                        try await backend.save(FileHandle(.pack, pack.id), spooled: pack.file)
+                        return pack
+                    }
+                    running += 1
+                }
+                while let done = try await group.next() { record(done) }
+            }
+        } catch {
+            uploads.fail(error)
+            throw error
+        }
+    }
+
+    private func record(_ pack: FinishedPack) {
+        uploads.release()
+        state.withLock { s in
+            var blobs: [IndexFile.Blob] = []
+            blobs.reserveCapacity(pack.blobs.count)
+            for b in pack.blobs {
+                let location = BlobLocation(pack: pack.id, type: b.type, offset: b.offset, length: b.length,
+                                            uncompressedLength: b.uncompressedLength)
+                s.index.add(b.id, location)
+                s.pending.remove(BlobKey(id: b.id, type: b.type))
+                blobs.append(IndexFile.Blob(id: b.id, type: b.type, offset: b.offset, length: b.length,
+                                            uncompressedLength: b.uncompressedLength))
+            }
+            s.written.append(IndexFile.Pack(id: pack.id, blobs: blobs))
+            s.statistics.packs += 1
+        }
+    }
+
+    /// Writes index files naming every pack stored so far (after `runUploads` returned).
+    /// - Returns: the IDs of the new index files.
+    public func writeIndex(maxBlobsPerFile: Int = 100_000) async throws -> [ID] {
+        let packs = state.withLock { s -> [IndexFile.Pack] in
+            precondition(s.pending.isEmpty, "index written while blobs are still pending")
+            defer { s.written = [] }
+            return s.written
+        }
+        var ids: [ID] = []
+        var batch: [IndexFile.Pack] = []
+        var blobs = 0
+        for pack in packs {
+            batch.append(pack)
+            blobs += pack.blobs.count
+            if blobs >= maxBlobsPerFile {
+                ids.append(try await repository.saveUnpacked(.index, json: IndexFile(packs: batch).encoded()))
+                batch = []
+                blobs = 0
+            }
+        }
+        if !batch.isEmpty {
+            ids.append(try await repository.saveUnpacked(.index, json: IndexFile(packs: batch).encoded()))
+        }
+        return ids
+    }
+
+    /// Drops open packs of a failed run (stored packs stay: the next prune removes them).
+    public func abandon() {
+        state.withLock { s in
+            for p in s.packers.values { p.discard() }
+            s.packers = [:]
+        }
+        uploads.fail(LifeboatError(.interrupted, "backup abandoned"))
+    }
+
+    public var statistics: SaveStatistics { state.withLock { $0.statistics } }
+    public var index: MasterIndex { state.withLock { $0.index } }
+}
+
+/// Hands finished packs from pipeline threads to the async uploader, blocking the threads
+/// while `capacity` packs are queued or uploading (so spool space stays bounded).
+final class UploadQueue: Sendable {
+    let stream: AsyncStream<FinishedPack>
+    private let continuation: AsyncStream<FinishedPack>.Continuation
+    private let slots: DispatchSemaphore
+    private let failure = Mutex<(any Error)?>(nil)
+
+    init(capacity: Int) {
+        (stream, continuation) = AsyncStream.makeStream(of: FinishedPack.self)
+        slots = DispatchSemaphore(value: capacity)
+    }
+
+    func push(_ pack: FinishedPack) throws {
+        slots.wait()
+        if let error = failure.withLock({ $0 }) {
+            slots.signal()
+            unlinkQuietly(pack.file.path)
+            throw error
+        }
+        continuation.yield(pack)
+    }
+
+    func release() { slots.signal() }
+    func finish() { continuation.finish() }
+
+    func fail(_ error: any Error) {
+        let first = failure.withLock { f -> Bool in
+            if f != nil { return false }
+            f = error
+            return true
+        }
+        guard first else { return }
+        continuation.finish()
+        // Wake every blocked producer so it sees the failure.
+        for _ in 0..<64 { slots.signal() }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+func unlinkQuietly(_ path: String) { unlink(path) }
