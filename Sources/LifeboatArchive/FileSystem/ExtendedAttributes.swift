@@ -68,4 +68,15 @@ enum ExtendedAttributes {
         }
         return code
     }
+
+    /// Sets `attribute` on `path` itself (not following a symlink). Wraps `lsetxattr`.
+    /// - Returns: the `errno` of a failure, or 0.
+    static func set(_ attribute: Node.ExtendedAttribute, path: RawPath) -> Int32 {
+        guard let lsetxattr = Linux.lsetxattr else { return ENOTSUP }
+        let name = Array(attribute.name.utf8CString)
+        let result = try? withCString(path.bytes) { cPath in
+            retryingEINTR { attribute.value.withUnsafeBytes { lsetxattr(cPath, name, $0.baseAddress, $0.count, 0) } }.errno
+        }
+        return result ?? EINVAL
+    }
 }

@@ -18,6 +18,7 @@ enum Linux {
     static let llistxattr: ListXattr? = symbol("llistxattr")
     static let lgetxattr: GetXattr? = symbol("lgetxattr")
     static let setxattr: SetXattr? = symbol("setxattr")
+    static let lsetxattr: SetXattr? = symbol("lsetxattr")
 
     private static func symbol<F>(_ name: String) -> F? {
         guard let handle = dlopen(nil, RTLD_NOW), let pointer = dlsym(handle, name) else { return nil }
