@@ -190,7 +190,11 @@ public final class Repository: Sendable {
 
     /// Loads one blob, verifying its MAC and hash.
     public func loadBlob(_ id: ID, type: BlobType, index: MasterIndex) async throws -> [UInt8] {
-        let copies = index.lookupAll(id, type: type)
+        try await loadBlob(id, type: type, locations: index.lookupAll(id, type: type))
+    }
+
+    /// Loads one blob from the first of `locations` that reads back intact.
+    public func loadBlob(_ id: ID, type: BlobType, locations copies: [BlobLocation]) async throws -> [UInt8] {
         guard !copies.isEmpty else {
             throw LifeboatError(.notFound, "\(type) blob \(id.short) is not in the index",
                                 hint: "the repository is missing data; run `lifeboat check`")
@@ -210,7 +214,11 @@ public final class Repository: Sendable {
     }
 
     public func loadTree(_ id: ID, index: MasterIndex) async throws -> Tree {
-        let bytes = try await loadBlob(id, type: .tree, index: index)
+        try await loadTree(id, locations: index.lookupAll(id, type: .tree))
+    }
+
+    public func loadTree(_ id: ID, locations: [BlobLocation]) async throws -> Tree {
+        let bytes = try await loadBlob(id, type: .tree, locations: locations)
         do {
             return try Tree(decoding: bytes)
         } catch let error as LifeboatError {

@@ -22,6 +22,8 @@ public struct SaveStatistics: Sendable, Equatable {
 public final class BlobSaver: Sendable {
     public let repository: Repository
     public let packSize: Int
+    /// Count what would be stored, store nothing.
+    public let dryRun: Bool
     private let state: Locked<State>
     private let uploads: UploadQueue
 
@@ -37,9 +39,10 @@ public final class BlobSaver: Sendable {
     struct BlobKey: Hashable { var id: ID; var type: BlobType }
 
     /// - Parameter index: the repository's current index, used for deduplication.
-    public init(repository: Repository, index: MasterIndex, packSize: Int = 16 << 20) {
+    public init(repository: Repository, index: MasterIndex, packSize: Int = 16 << 20, dryRun: Bool = false) {
         self.repository = repository
         self.packSize = packSize
+        self.dryRun = dryRun
         state = Locked(State(index: index))
         uploads = UploadQueue(capacity: repository.backend.connections + 1)
     }
@@ -47,6 +50,11 @@ public final class BlobSaver: Sendable {
     /// Whether a blob is stored or on its way.
     public func isKnown(_ id: ID, type: BlobType) -> Bool {
         state.withLock { $0.index.contains(id, type: type) || $0.pending.contains(BlobKey(id: id, type: type)) }
+    }
+
+    /// Every stored copy of a blob.
+    public func locations(of id: ID, type: BlobType) -> [BlobLocation] {
+        state.withLock { $0.index.lookupAll(id, type: type) }
     }
 
     /// Stores a blob unless it is already known. Blocks while too many packs wait for upload.
@@ -79,6 +87,14 @@ public final class BlobSaver: Sendable {
             cipher.seal(plaintext, appendingTo: &sealed)
         }
 
+        if dryRun {
+            state.withLock { s in
+                if type == .data { s.statistics.dataBlobs += 1 } else { s.statistics.treeBlobs += 1 }
+                s.statistics.bytesAdded += UInt64(plaintext.count)
+                s.statistics.bytesStored += UInt64(sealed.count)
+            }
+            return true
+        }
         let finished = try state.withLock { s -> FinishedPack? in
             let packer = try s.packers[type] ?? Packer(type: type, spoolDirectory: repository.backend.spoolDirectory)
             s.packers[type] = packer

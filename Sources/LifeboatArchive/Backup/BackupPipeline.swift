@@ -1,0 +1,90 @@
+import LifeboatCore
+import LifeboatRepository
+
+/// A directory whose node list is being built by the walker and finished by the assembler.
+///
+/// The walker owns it until it is queued for assembly; after that only the assembler
+/// touches it. Children are assembled before their parent (post-order), so when a parent
+/// is assembled every child's `treeID` is set.
+final class DirectoryBuild: @unchecked Sendable {
+    var nodes: [Node] = []
+    var files: [(node: Int, content: FileContent)] = []
+    var children: [(node: Int, directory: DirectoryBuild)] = []
+    /// Highest chunk sequence number issued for this directory's own files.
+    var lastSequence = -1
+    var parentTreeID: ID?
+    var treeID: ID?
+}
+
+/// The chunk IDs of one file, filled in by workers as chunks are hashed.
+/// Only touched under `Completion`'s lock.
+final class FileContent: @unchecked Sendable {
+    var ids: [ID] = []
+}
+
+/// A chunk of file data on its way to a worker.
+struct ChunkJob: @unchecked Sendable {
+    var sequence: Int
+    var bytes: [UInt8]
+    var file: FileContent
+    var index: Int
+}
+
+/// Tracks which chunk jobs are done. Jobs finish out of order; the watermark is the
+/// lowest sequence number not yet done, which is what the tree assembler waits on.
+final class Completion: @unchecked Sendable {
+    private let condition = Condition()
+    private var done = Set<Int>()
+    private var watermark = 0
+    private var failed = false
+
+    func addChunk(to file: FileContent) -> Int {
+        condition.withLock {
+            file.ids.append(.zero)
+            return file.ids.count - 1
+        }
+    }
+
+    func complete(_ job: ChunkJob, id: ID) {
+        condition.withLock {
+            job.file.ids[job.index] = id
+            done.insert(job.sequence)
+            while done.remove(watermark) != nil { watermark += 1 }
+            condition.broadcast()
+        }
+    }
+
+    /// Waits until every job up to `sequence` is done; false if the pipeline failed.
+    func wait(through sequence: Int) -> Bool {
+        condition.withLock {
+            while watermark <= sequence && !failed { condition.wait() }
+            return !failed
+        }
+    }
+
+    func ids(of file: FileContent) -> [ID] { condition.withLock { file.ids } }
+
+    func fail() {
+        condition.withLock {
+            failed = true
+            condition.broadcast()
+        }
+    }
+}
+
+/// The first error of any pipeline thread; everyone else stops when it is set.
+final class PipelineFailure: @unchecked Sendable {
+    private let state = Locked<(any Error)?>(nil)
+    var error: (any Error)? { state.withLock { $0 } }
+    var isSet: Bool { error != nil }
+
+    /// - Returns: true for the first error.
+    @discardableResult
+    func set(_ error: any Error) -> Bool {
+        state.withLock { current in
+            if current != nil { return false }
+            current = error
+            return true
+        }
+    }
+}

@@ -1,0 +1,378 @@
+import LifeboatCore
+import LifeboatRepository
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The thread side of one backup run: walker (the calling thread), workers, assembler.
+final class BackupWalk: @unchecked Sendable {
+    let repository: Repository
+    let saver: BlobSaver
+    let options: BackupOptions
+    let progress: BackupProgress?
+
+    private let jobs: BoundedQueue<ChunkJob>
+    private let directories = BoundedQueue<DirectoryBuild>(maxItems: 512)
+    private let completion = Completion()
+    private let failure = PipelineFailure()
+    private let readSize = 1 << 20
+
+    // Walker-thread state.
+    private let nodeReader = NodeReader()
+    private var chunker: Chunker
+    private var sequence = 0
+    private var hardLinks: [HardLinkKey: FileContent] = [:]
+    private var rootDevice: UInt64?
+    private var summary: BackupSummary
+    private let summaryLock = Locked(DirectoryCounts())
+
+    struct HardLinkKey: Hashable { var device: UInt64; var inode: UInt64 }
+    struct DirectoryCounts { var new = 0, changed = 0, unmodified = 0 }
+
+    init(repository: Repository, saver: BlobSaver, options: BackupOptions, progress: BackupProgress?) {
+        self.repository = repository
+        self.saver = saver
+        self.options = options
+        self.progress = progress
+        // Enough queued work to keep every worker busy, little enough to stay flat in memory.
+        jobs = BoundedQueue(maxItems: 256, maxBytes: max(32 << 20, options.workers * (8 << 20)), weight: { $0.bytes.count })
+        chunker = Chunker(gear: repository.gear)
+        summary = BackupSummary(snapshot: Snapshot(time: .epoch, tree: .zero, paths: []))
+    }
+
+    /// Runs the whole pipeline on the calling thread plus helpers; returns the summary with
+    /// the root tree ID in `snapshot.tree`.
+    func run(parentTree: ID?) throws -> BackupSummary {
+        let workers = (0..<max(1, options.workers)).map { _ in PipelineThread { [self] in work() } }
+        let assembler = PipelineThread { [self] in assemble() }
+
+        let root = DirectoryBuild()
+        do {
+            let parent = parentTree.flatMap { loadTree($0) }
+            root.parentTreeID = parentTree
+            if let name = options.stdinFilename {
+                try backupStandardInput(name: name, into: root)
+            } else {
+                try walkTargets(into: root, parent: parent)
+            }
+        } catch {
+            failure.set(error)
+        }
+        if !failure.isSet { directories.push(root) }
+        jobs.close()
+        for w in workers { w.join() }
+        if failure.isSet { completion.fail() }
+        directories.close()
+        assembler.join()
+        if let error = failure.error { throw error }
+        try saver.flush(cipher: Cipher(key: repository.masterKey))
+        saver.finishInput()
+
+        let counts = summaryLock.withLock { $0 }
+        summary.dirsNew = counts.new
+        summary.dirsChanged = counts.changed
+        summary.dirsUnmodified = counts.unmodified
+        summary.snapshot.tree = root.treeID!
+        return summary
+    }
+
+    // MARK: - Workers and assembler
+
+    private func work() {
+        let cipher = Cipher(key: repository.masterKey)
+        let compressor = ZstdCompressor(level: options.compressionLevel)
+        while let job = jobs.pop() {
+            if failure.isSet { continue }  // drain so the walker never blocks forever
+            do {
+                let id = job.bytes.withUnsafeBytes { SHA256.hash($0) }
+                try job.bytes.withUnsafeBytes { try saver.save(.data, id: id, plaintext: $0, cipher: cipher, compressor: compressor) }
+                completion.complete(job, id: id)
+            } catch {
+                if failure.set(error) { completion.fail() }
+            }
+        }
+    }
+
+    private func assemble() {
+        let cipher = Cipher(key: repository.masterKey)
+        let compressor = ZstdCompressor(level: options.compressionLevel)
+        while let directory = directories.pop() {
+            if failure.isSet { continue }
+            guard completion.wait(through: directory.lastSequence) else { continue }
+            for (i, content) in directory.files { directory.nodes[i].content = completion.ids(of: content) }
+            for (i, child) in directory.children { directory.nodes[i].subtree = child.treeID! }
+            let bytes = Tree(nodes: directory.nodes).encoded()
+            let id = SHA256.hash(bytes)
+            do {
+                try bytes.withUnsafeBytes { try saver.save(.tree, id: id, plaintext: $0, cipher: cipher, compressor: compressor) }
+            } catch {
+                if failure.set(error) { completion.fail() }
+                continue
+            }
+            directory.treeID = id
+            summaryLock.withLock { c in
+                if directory.parentTreeID == nil { c.new += 1 } else if directory.parentTreeID == id { c.unmodified += 1 } else { c.changed += 1 }
+            }
+            // Only the ID is needed from now on.
+            directory.nodes = []
+            directory.files = []
+            directory.children = []
+        }
+    }
+
+    // MARK: - Walking
+
+    /// Builds the root from the targets: `/a/b` becomes directory `a` holding `b`, with the
+    /// real metadata of `/a`; `.` or `/` puts the directory's entries at the root.
+    private func walkTargets(into root: DirectoryBuild, parent: Tree?) throws {
+        var trie = TargetTrie()
+        for path in options.paths {
+            let components = pathComponents(Array(path.utf8)).filter { $0 != Array("..".utf8) }
+            let clean = path.split(separator: "/").contains("..") ? pathComponents(Array(absolutePath(path).utf8)) : components
+            trie.insert(clean, source: RawPath(path))
+        }
+        if let whole = trie.wholeTarget {
+            guard trie.children.isEmpty else {
+                throw LifeboatError(.invalidArgument, "\(whole.display) cannot be backed up together with other paths",
+                                    hint: "give paths below it instead, or back it up alone")
+            }
+            let status = try FileStatus.lstat(whole)
+            rootDevice = status.device
+            try walkDirectory(whole, components: [], into: root, parent: parent)
+            return
+        }
+        try walkTrie(trie, prefix: [], into: root, parent: parent)
+    }
+
+    private func walkTrie(_ trie: TargetTrie, prefix: [[UInt8]], into build: DirectoryBuild, parent: Tree?) throws {
+        for (name, child) in trie.children.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            let components = prefix + [name]
+            let previous = parent?.node(named: name)
+            if let source = child.wholeTarget {
+                let status: FileStatus
+                do { status = try FileStatus.lstat(source) } catch {
+                    throw LifeboatError(.notFound, "cannot back up \(source.display): \((error as? LifeboatError)?.message ?? "\(error)")")
+                }
+                rootDevice = status.device
+                try addEntry(name: name, path: source, components: components, status: status, into: build, previous: previous)
+            } else {
+                // An intermediate directory: its own metadata, and only the named children.
+                let path = RawPath(bytes: Array(("/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")).utf8))
+                let intermediate = child.intermediatePath(prefix: components) ?? path
+                let status = try FileStatus.lstat(intermediate)
+                var node = try nodeReader.node(name: name, path: intermediate, status: status)
+                node.content = nil
+                let directory = DirectoryBuild()
+                directory.parentTreeID = previous?.subtree
+                build.children.append((build.nodes.count, directory))
+                build.nodes.append(node)
+                try walkTrie(child, prefix: components, into: directory, parent: previous?.subtree.flatMap { loadTree($0) })
+                directories.push(directory)
+            }
+        }
+    }
+
+    private func walkDirectory(_ path: RawPath, components: [[UInt8]], into build: DirectoryBuild, parent: Tree?) throws {
+        let names: [[UInt8]]
+        do { names = try Directory.entries(of: path) } catch {
+            recordError("cannot list \(path.display): \((error as? LifeboatError)?.message ?? "\(error)")")
+            return
+        }
+        for name in names {
+            if failure.isSet { return }
+            let childComponents = components + [name]
+            if options.excludes.contains(where: { $0.matches(childComponents) }) { continue }
+            let childPath = path.appending(component: name)
+            let status: FileStatus
+            do { status = try FileStatus.lstat(childPath) } catch {
+                recordError("cannot stat \(childPath.display): \((error as? LifeboatError)?.message ?? "\(error)")")
+                continue
+            }
+            try addEntry(name: name, path: childPath, components: childComponents, status: status, into: build,
+                         previous: parent?.node(named: name))
+        }
+    }
+
+    private func addEntry(name: [UInt8], path: RawPath, components: [[UInt8]], status: FileStatus,
+                          into build: DirectoryBuild, previous: Node?) throws {
+        if status.mode & 0o170000 == 0o140000 {
+            summary.warnings.append("skipped socket \(path.display)")
+            return
+        }
+        var node: Node
+        do { node = try nodeReader.node(name: name, path: path, status: status) } catch {
+            recordError("cannot read metadata of \(path.display): \((error as? LifeboatError)?.message ?? "\(error)")")
+            return
+        }
+        switch node.type {
+        case .file:
+            try addFile(node: &node, path: path, status: status, into: build, previous: previous)
+        case .dir:
+            node.content = nil
+            let directory = DirectoryBuild()
+            directory.parentTreeID = previous?.type == .dir ? previous?.subtree : nil
+            build.children.append((build.nodes.count, directory))
+            build.nodes.append(node)
+            if options.oneFileSystem, let rootDevice, status.device != rootDevice {
+                directories.push(directory)  // the mount point itself, empty
+                return
+            }
+            let parentTree = directory.parentTreeID.flatMap { loadTree($0) }
+            try walkDirectory(path, components: components, into: directory, parent: parentTree)
+            directories.push(directory)
+        default:
+            build.nodes.append(node)
+        }
+    }
+
+    private func addFile(node: inout Node, path: RawPath, status: FileStatus, into build: DirectoryBuild, previous: Node?) throws {
+        summary.totalFiles += 1
+        summary.totalBytes += status.size
+        // Unchanged since the parent snapshot: reuse its chunk list without reading.
+        if !options.force, let previous, previous.type == .file, previous.size == status.size,
+           previous.mtime == status.mtime, previous.ctime == status.ctime, previous.inode == status.inode,
+           let content = previous.content, content.allSatisfy({ saver.isKnown($0, type: .data) }) {
+            node.content = content
+            build.nodes.append(node)
+            summary.filesUnmodified += 1
+            progress?.update { $0.filesDone += 1; $0.bytesDone += status.size }
+            return
+        }
+        if status.links > 1, let shared = hardLinks[HardLinkKey(device: status.device, inode: status.inode)] {
+            build.files.append((build.nodes.count, shared))
+            build.nodes.append(node)
+            progress?.update { $0.filesDone += 1; $0.bytesDone += status.size }
+            return
+        }
+        let content = FileContent()
+        do {
+            let reader = try FileReader(path: path)
+            defer { reader.close() }
+            progress?.update { $0.currentPath = path.display }
+            let read = try chunk(from: { try reader.read(into: $0) }, into: content, directory: build)
+            let after = try reader.fstat()
+            if read != status.size || after.mtime != status.mtime || after.size != status.size {
+                summary.warnings.append("\(path.display) changed while it was read")
+                node.size = read
+            }
+        } catch let error as LifeboatError where error.code == .io {
+            recordError(error.message)
+            return
+        }
+        if status.links > 1 { hardLinks[HardLinkKey(device: status.device, inode: status.inode)] = content }
+        if previous == nil { summary.filesNew += 1 } else { summary.filesChanged += 1 }
+        progress?.update { $0.filesDone += 1 }
+        build.files.append((build.nodes.count, content))
+        build.nodes.append(node)
+    }
+
+    private func backupStandardInput(name: String, into root: DirectoryBuild) throws {
+        let now = Timestamp.now()
+        var node = Node(name: Array(name.utf8), type: .file, mode: 0o644, mtime: now, atime: now, ctime: now,
+                        uid: getuid(), gid: getgid())
+        let content = FileContent()
+        let size = try chunk(from: { buffer in
+            var total = 0
+            while total < buffer.count {
+                let n = read(0, buffer.baseAddress! + total, buffer.count - total)
+                if n < 0 { if errno == EINTR { continue }; throw LifeboatError.posix("cannot read", "standard input", errno: errno) }
+                if n == 0 { break }
+                total += n
+            }
+            return total
+        }, into: content, directory: root)
+        node.size = size
+        summary.totalFiles = 1
+        summary.totalBytes = size
+        summary.filesNew = 1
+        root.files.append((0, content))
+        root.nodes.append(node)
+    }
+
+    /// Reads a stream to its end, cutting it into chunks and queueing them for the workers.
+    /// - Returns: the number of bytes read.
+    private func chunk(from read: (UnsafeMutableRawBufferPointer) throws -> Int, into content: FileContent,
+                       directory: DirectoryBuild) throws -> UInt64 {
+        chunker.reset()
+        var pending: [UInt8] = []
+        var total: UInt64 = 0
+        while true {
+            if failure.isSet { throw failure.error! }
+            let start = pending.count
+            pending.append(contentsOf: repeatElement(0, count: readSize))
+            let n = try pending.withUnsafeMutableBytes { try read(UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+            pending.removeLast(readSize - n)
+            if n == 0 { break }
+            total += UInt64(n)
+            summary.bytesRead += UInt64(n)
+            progress?.update { $0.bytesDone += UInt64(n) }
+            var scanFrom = start
+            while scanFrom < pending.count {
+                let cut = pending.withUnsafeBytes { chunker.nextBoundary(in: UnsafeRawBufferPointer(rebasing: $0[scanFrom...])) }
+                guard let cut else { break }
+                let end = scanFrom + cut
+                var next = [UInt8]()
+                next.reserveCapacity(max(pending.count - end, readSize))
+                next.append(contentsOf: pending[end...])
+                pending.removeLast(pending.count - end)
+                submit(pending, to: content, directory: directory)
+                pending = next
+                scanFrom = 0
+            }
+        }
+        if !pending.isEmpty { submit(pending, to: content, directory: directory) }
+        return total
+    }
+
+    private func submit(_ bytes: [UInt8], to content: FileContent, directory: DirectoryBuild) {
+        let index = completion.addChunk(to: content)
+        let job = ChunkJob(sequence: sequence, bytes: bytes, file: content, index: index)
+        directory.lastSequence = sequence
+        sequence += 1
+        jobs.push(job)
+    }
+
+    private func loadTree(_ id: ID) -> Tree? {
+        let locations = saver.locations(of: id, type: .tree)
+        guard !locations.isEmpty else { return nil }
+        // A parent we cannot read only costs speed: every file is read again.
+        return try? awaitFromThread { [repository] in try await repository.loadTree(id, locations: locations) }
+    }
+
+    private func recordError(_ message: String) {
+        summary.errors.append(message)
+        progress?.update { $0.errors += 1 }
+    }
+}
+
+/// The backup targets arranged by path component.
+struct TargetTrie {
+    var children: [[UInt8]: TargetTrie] = [:]
+    /// Set where a target itself ends: the path to read.
+    var wholeTarget: RawPath?
+    private var sourcePrefix: RawPath?
+
+    mutating func insert(_ components: [[UInt8]], source: RawPath) {
+        guard let first = components.first else {
+            wholeTarget = source
+            return
+        }
+        var child = children[first] ?? TargetTrie()
+        if child.sourcePrefix == nil {
+            // Remember how to reach the intermediate directory with the user's spelling.
+            let depth = components.count
+            let parts = source.bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map(Array.init)
+                .filter { $0 != [UInt8(ascii: ".")] }
+            let keep = parts.count - depth + 1
+            if keep > 0 {
+                let prefix = (source.bytes.first == UInt8(ascii: "/") ? "/" : "") +
+                    parts.prefix(keep).map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
+                child.sourcePrefix = RawPath(prefix)
+            }
+        }
+        child.insert(Array(components.dropFirst()), source: source)
+        children[first] = child
+    }
+
+    func intermediatePath(prefix: [[UInt8]]) -> RawPath? { sourcePrefix }
+}

@@ -1,0 +1,96 @@
+import LifeboatCore
+import LifeboatRepository
+
+/// Opens restored files on first write, and finishes each (size, metadata) once its last
+/// chunk has been written. Shared by the pack tasks.
+final class FileWriter: @unchecked Sendable {
+    private let plan: RestorePlan
+    private let target: RestoreTarget
+    private let owner: Bool
+    private let progress: RestoreProgress?
+    private let state: Locked<State>
+
+    private struct State {
+        var open: [Int: RestoreFile] = [:]
+        var remaining: [Int: Int] = [:]
+        var opening: [Int: Condition] = [:]
+        var warnings: [String] = []
+    }
+
+    init(plan: RestorePlan, target: RestoreTarget, owner: Bool, progress: RestoreProgress?) {
+        self.plan = plan
+        self.target = target
+        self.owner = owner
+        self.progress = progress
+        var remaining: [Int: Int] = [:]
+        for (i, entry) in plan.entries.enumerated() where entry.node.type == .file && entry.linkTo == nil {
+            remaining[i] = entry.chunks.count
+        }
+        state = Locked(State(remaining: remaining))
+    }
+
+    var warnings: [String] { state.withLock { $0.warnings } }
+
+    func writeEmptyFiles() async throws {
+        let empties = plan.entries.indices.filter { plan.entries[$0].node.type == .file && plan.entries[$0].linkTo == nil && plan.entries[$0].chunks.isEmpty }
+        for i in empties {
+            let entry = plan.entries[i]
+            let file = try target.openFile(entry.components, size: 0)
+            try file.finish(size: entry.node.size ?? 0)
+            try finishMetadata(i)
+        }
+    }
+
+    func write(_ bytes: [UInt8], file index: Int, offset: UInt64) throws {
+        let file = try handle(for: index)
+        try bytes.withUnsafeBytes { try file.write($0, at: offset) }
+        progress?.update { $0.bytesDone += UInt64(bytes.count) }
+        let done = state.withLock { s -> RestoreFile? in
+            s.remaining[index]! -= 1
+            guard s.remaining[index]! == 0 else { return nil }
+            return s.open.removeValue(forKey: index)
+        }
+        if let done {
+            try done.finish(size: plan.entries[index].node.size ?? 0)
+            try finishMetadata(index)
+        }
+    }
+
+    private func finishMetadata(_ index: Int) throws {
+        let warnings = try target.applyMetadata(plan.entries[index].components, node: plan.entries[index].node, owner: owner)
+        if !warnings.isEmpty { state.withLock { $0.warnings += warnings } }
+        progress?.update { $0.filesDone += 1 }
+    }
+
+    /// The open file, opening it exactly once even when several packs race to it.
+    private func handle(for index: Int) throws -> RestoreFile {
+        while true {
+            enum Step { case ready(RestoreFile), wait(Condition), open(Condition) }
+            let step = state.withLock { s -> Step in
+                if let f = s.open[index] { return .ready(f) }
+                if let c = s.opening[index] { return .wait(c) }
+                let c = Condition()
+                s.opening[index] = c
+                return .open(c)
+            }
+            switch step {
+            case .ready(let f):
+                return f
+            case .wait(let c):
+                c.withLock {
+                    while state.withLock({ $0.opening[index] != nil }) { c.wait() }
+                }
+            case .open(let c):
+                let entry = plan.entries[index]
+                do {
+                    let f = try target.openFile(entry.components, size: entry.node.size ?? 0)
+                    c.withLock { state.withLock { s in s.open[index] = f; s.opening[index] = nil }; c.broadcast() }
+                    return f
+                } catch {
+                    c.withLock { state.withLock { s in _ = s.opening.removeValue(forKey: index) }; c.broadcast() }
+                    throw error
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+public import LifeboatCore
+public import LifeboatRepository
+
+/// Selects nodes of a snapshot tree by path, for restore, ls and dump.
+public struct PathFilter: Sendable {
+    public var includes: [GlobPattern]
+    public var excludes: [GlobPattern]
+
+    public init(includes: [GlobPattern] = [], excludes: [GlobPattern] = []) {
+        self.includes = includes
+        self.excludes = excludes
+    }
+
+    public func isExcluded(_ path: [[UInt8]]) -> Bool { excludes.contains { $0.matches(path) } }
+
+    /// Whether the item itself is selected (an included directory selects everything below).
+    public func isIncluded(_ path: [[UInt8]], parentIncluded: Bool) -> Bool {
+        parentIncluded || includes.isEmpty || includes.contains { $0.matches(path) }
+    }
+
+    public func mayIncludeBelow(_ path: [[UInt8]]) -> Bool {
+        includes.isEmpty || includes.contains { $0.mayMatchBelow(path) }
+    }
+}
+
+/// What a restore will create, in tree order.
+struct RestorePlan {
+    struct Entry {
+        /// Path relative to the restore target.
+        var components: [[UInt8]]
+        var node: Node
+        /// Files: where each data blob goes.
+        var chunks: [(id: ID, offset: UInt64, length: Int)] = []
+        /// For a hard link: the entry it links to.
+        var linkTo: Int?
+    }
+
+    var entries: [Entry] = []
+    var totalBytes: UInt64 = 0
+    var fileCount = 0
+}
+
+/// Walks a snapshot's tree and builds the plan.
+struct RestorePlanner {
+    let repository: Repository
+    let index: MasterIndex
+    let filter: PathFilter
+
+    /// - Parameters:
+    ///   - snapshotPrefix: the path of `tree` inside the snapshot (for `SNAPSHOT:subpath`), so
+    ///     patterns match full snapshot paths.
+    func plan(tree: ID, snapshotPrefix: [[UInt8]]) async throws -> RestorePlan {
+        var plan = RestorePlan()
+        var hardLinks: [HardLinkKey: Int] = [:]
+        try await walk(tree, prefix: snapshotPrefix, relative: [], parentIncluded: false, into: &plan, hardLinks: &hardLinks)
+        return plan
+    }
+
+    private struct HardLinkKey: Hashable { var inode: UInt64; var device: UInt64 }
+
+    /// - Returns: whether anything below was selected.
+    @discardableResult
+    private func walk(_ treeID: ID, prefix: [[UInt8]], relative: [[UInt8]], parentIncluded: Bool,
+                      into plan: inout RestorePlan, hardLinks: inout [HardLinkKey: Int]) async throws -> Bool {
+        let tree = try await repository.loadTree(treeID, index: index)
+        var selectedAny = false
+        for node in tree.nodes {
+            try validateName(node.name)
+            let path = prefix + [node.name]
+            let rel = relative + [node.name]
+            if filter.isExcluded(path) { continue }
+            let included = filter.isIncluded(path, parentIncluded: parentIncluded)
+            if node.type == .dir {
+                guard let subtree = node.subtree else {
+                    throw LifeboatError(.corrupt, "directory \(display(path)) has no subtree")
+                }
+                guard included || filter.mayIncludeBelow(path) else { continue }
+                let position = plan.entries.count
+                plan.entries.append(RestorePlan.Entry(components: rel, node: node))
+                let below = try await walk(subtree, prefix: path, relative: rel, parentIncluded: included,
+                                           into: &plan, hardLinks: &hardLinks)
+                if !included && !below {
+                    plan.entries.remove(at: position)
+                    continue
+                }
+                selectedAny = true
+                continue
+            }
+            guard included else { continue }
+            if node.type == .socket { continue }
+            selectedAny = true
+            var entry = RestorePlan.Entry(components: rel, node: node)
+            if node.type == .file {
+                if let links = node.links, links > 1, let inode = node.inode, inode != 0 {
+                    let key = HardLinkKey(inode: inode, device: node.deviceID ?? 0)
+                    if let first = hardLinks[key] {
+                        entry.linkTo = first
+                        plan.entries.append(entry)
+                        continue
+                    }
+                    hardLinks[key] = plan.entries.count
+                }
+                guard let content = node.content else {
+                    throw LifeboatError(.corrupt, "file \(display(path)) has no content list")
+                }
+                var offset: UInt64 = 0
+                for id in content {
+                    guard let location = index.lookup(id, type: .data) else {
+                        throw LifeboatError(.corrupt, "data blob \(id.short) of \(display(path)) is missing from the index",
+                                            hint: "run `lifeboat check` to see what else is affected")
+                    }
+                    entry.chunks.append((id, offset, location.plaintextLength))
+                    offset += UInt64(location.plaintextLength)
+                }
+                plan.totalBytes += offset
+                plan.fileCount += 1
+            }
+            plan.entries.append(entry)
+        }
+        return selectedAny
+    }
+
+    /// Names come from the repository, which may be hostile: no separators, no `.`/`..`.
+    private func validateName(_ name: [UInt8]) throws {
+        if name.isEmpty || name == [0x2e] || name == [0x2e, 0x2e] || name.contains(0x2f) || name.contains(0) {
+            throw LifeboatError(.corrupt, "the snapshot contains an unsafe file name \"\(String(decoding: name, as: UTF8.self))\"",
+                                hint: "restore refuses names that could escape the target; the repository may be tampered with")
+        }
+    }
+}
+
+func display(_ components: [[UInt8]]) -> String {
+    "/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
+}

@@ -1,0 +1,210 @@
+public import LifeboatCore
+public import LifeboatRepository
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct RestoreOptions: Sendable {
+    public var target: String
+    public var filter = PathFilter()
+    /// Restore only this subtree of the snapshot (`SNAPSHOT:subpath`).
+    public var subpath: [[UInt8]] = []
+    /// Re-read every restored file afterwards and compare it with the snapshot.
+    public var verify = false
+    /// Replace files that already exist in the target.
+    public var overwrite = false
+    public var dryRun = false
+    /// Packs processed at once.
+    public var workers: Int = max(2, defaultWorkerCount())
+
+    public init(target: String) { self.target = target }
+}
+
+public struct RestoreSummary: Sendable {
+    public var files = 0
+    public var directories = 0
+    public var otherItems = 0
+    public var bytes: UInt64 = 0
+    public var warnings: [String] = []
+    public var verifiedFiles = 0
+    public var seconds: Double = 0
+}
+
+public final class RestoreProgress: Sendable {
+    public struct Counters: Sendable {
+        public var filesDone = 0, filesTotal = 0
+        public var bytesDone: UInt64 = 0, bytesTotal: UInt64 = 0
+    }
+    private let state = Locked(Counters())
+    public init() {}
+    public var counters: Counters { state.withLock { $0 } }
+    func update(_ body: (inout Counters) -> Void) { state.withLock(body) }
+}
+
+/// Restores a snapshot (or part of it) into a directory.
+///
+/// Every pack is read once, its needed blobs in offset order; blobs are verified (MAC and
+/// SHA-256), decompressed and written with positioned writes into every place they belong,
+/// several packs at a time. All-zero blocks become holes. Names from the repository are
+/// validated and every file is created relative to the target without following symlinks,
+/// so a crafted snapshot cannot write outside the target.
+public struct Restorer: Sendable {
+    public let repository: Repository
+    public let index: MasterIndex
+
+    public init(repository: Repository, index: MasterIndex) {
+        self.repository = repository
+        self.index = index
+    }
+
+    public func restore(tree rootTree: ID, options: RestoreOptions, progress: RestoreProgress? = nil) async throws -> RestoreSummary {
+        let clock = MonotonicClock()
+        var treeID = rootTree
+        // Descend to the subpath first.
+        for (depth, name) in options.subpath.enumerated() {
+            let tree = try await repository.loadTree(treeID, index: index)
+            guard let node = tree.node(named: name) else {
+                throw LifeboatError(.notFound, "\(display(Array(options.subpath[...depth]))) does not exist in the snapshot")
+            }
+            guard node.type == .dir, let subtree = node.subtree else {
+                throw LifeboatError(.invalidArgument, "\(display(Array(options.subpath[...depth]))) is not a directory",
+                                    hint: "use `lifeboat dump` for a single file, or --include")
+            }
+            treeID = subtree
+        }
+        let plan = try await RestorePlanner(repository: repository, index: index, filter: options.filter)
+            .plan(tree: treeID, snapshotPrefix: options.subpath)
+        progress?.update { $0.filesTotal = plan.fileCount; $0.bytesTotal = plan.totalBytes }
+
+        var summary = RestoreSummary()
+        for entry in plan.entries {
+            switch entry.node.type {
+            case .file: summary.files += 1; summary.bytes += entry.node.size ?? 0
+            case .dir: summary.directories += 1
+            default: summary.otherItems += 1
+            }
+        }
+        if options.dryRun { return summary }
+
+        let target = try RestoreTarget(root: RawPath(options.target))
+        if !options.overwrite { try refuseExisting(plan, targetRoot: options.target) }
+
+        // Directories, links and special files first; file data pack by pack.
+        var warnings: [String] = []
+        let owner = geteuid() == 0
+        for entry in plan.entries {
+            switch entry.node.type {
+            case .dir: try target.createDirectory(entry.components)
+            case .symlink: try target.createSymlink(entry.components, target: entry.node.linkTarget ?? [])
+            case .fifo, .charDevice, .blockDevice: warnings += try target.createSpecial(entry.components, node: entry.node)
+            default: break
+            }
+        }
+        let writer = FileWriter(plan: plan, target: target, owner: owner, progress: progress)
+        try await writer.writeEmptyFiles()
+        try await restoreData(plan: plan, writer: writer, workers: options.workers)
+        warnings += writer.warnings
+
+        for entry in plan.entries where entry.linkTo != nil {
+            try target.createHardLink(entry.components, to: plan.entries[entry.linkTo!].components)
+        }
+        // Metadata of links and specials now; directories last, deepest first, so restoring
+        // their times and modes is not undone by writing inside them.
+        for entry in plan.entries where [.symlink, .fifo, .charDevice, .blockDevice].contains(entry.node.type) {
+            warnings += try target.applyMetadata(entry.components, node: entry.node, owner: owner)
+        }
+        for entry in plan.entries.reversed() where entry.node.type == .dir {
+            warnings += try target.applyMetadata(entry.components, node: entry.node, owner: owner)
+        }
+        summary.warnings = warnings
+        if options.verify {
+            summary.verifiedFiles = try await Verifier(targetRoot: options.target).verify(plan)
+        }
+        summary.seconds = clock.elapsed
+        return summary
+    }
+
+    private func refuseExisting(_ plan: RestorePlan, targetRoot: String) throws {
+        var conflicts: [String] = []
+        for entry in plan.entries where entry.node.type != .dir {
+            let path = RawPath(targetRoot).appending(component: Array(entry.components.map { String(decoding: $0, as: UTF8.self) }
+                .joined(separator: "/").utf8))
+            if (try? FileStatus.lstat(path)) != nil { conflicts.append(path.display) }
+            if conflicts.count >= 5 { break }
+        }
+        guard conflicts.isEmpty else {
+            throw LifeboatError(.invalidArgument, "the restore target already contains files the snapshot would overwrite: "
+                                + conflicts.joined(separator: ", ") + (conflicts.count >= 5 ? ", …" : ""),
+                                hint: "restore into an empty directory, or pass --overwrite to replace them")
+        }
+    }
+
+    /// Groups blob writes by pack and processes `workers` packs at a time.
+    private func restoreData(plan: RestorePlan, writer: FileWriter, workers: Int) async throws {
+        var byPack: [ID: [BlobWork]] = [:]
+        var seen: [ID: (pack: ID, position: Int)] = [:]  // a blob that fills several places is read once
+        for (fileIndex, entry) in plan.entries.enumerated() where entry.node.type == .file && entry.linkTo == nil {
+            for chunk in entry.chunks {
+                if let known = seen[chunk.id] {
+                    byPack[known.pack]![known.position].targets.append((fileIndex, chunk.offset))
+                    continue
+                }
+                guard let location = index.lookup(chunk.id, type: .data) else { continue }
+                var list = byPack[location.pack] ?? []
+                seen[chunk.id] = (location.pack, list.count)
+                list.append(BlobWork(id: chunk.id, location: location, targets: [(fileIndex, chunk.offset)]))
+                byPack[location.pack] = list
+            }
+        }
+        let packs = byPack.map { (pack: $0.key, blobs: $0.value.sorted { $0.location.offset < $1.location.offset }) }
+        let repository = self.repository
+        _ = try await concurrentMap(packs, limit: workers) { pack in
+            for run in PackRuns.split(pack.blobs) {
+                let start = Int(run.first!.location.offset)
+                let end = Int(run.last!.location.offset + run.last!.location.length)
+                let bytes = try await repository.backend.load(FileHandle(.pack, pack.pack), offset: start, length: end - start)
+                try await blockingIO {
+                    let cipher = Cipher(key: repository.masterKey)
+                    let decompressor = ZstdDecompressor()
+                    for blob in run {
+                        let from = Int(blob.location.offset) - start
+                        let sealed = Array(bytes[from..<from + Int(blob.location.length)])
+                        let plain = try BlobCodec.open(sealed, id: blob.id, location: blob.location, cipher: cipher,
+                                                       decompressor: decompressor)
+                        for target in blob.targets { try writer.write(plain, file: target.file, offset: target.offset) }
+                    }
+                }
+            }
+            return true
+        }
+    }
+}
+
+struct BlobWork: Sendable {
+    var id: ID
+    var location: BlobLocation
+    var targets: [(file: Int, offset: UInt64)]
+}
+
+enum PackRuns {
+    /// Splits offset-sorted blobs into runs read with one request each: a gap larger than
+    /// 1 MiB, or a run beyond 8 MiB, starts a new request.
+    static func split(_ blobs: [BlobWork]) -> [[BlobWork]] {
+        var runs: [[BlobWork]] = []
+        var current: [BlobWork] = []
+        var runStart: UInt32 = 0
+        var runEnd: UInt32 = 0
+        for blob in blobs {
+            let gap = Int(blob.location.offset) - Int(runEnd)
+            if !current.isEmpty && (gap > 1 << 20 || Int(blob.location.offset + blob.location.length - runStart) > 8 << 20) {
+                runs.append(current)
+                current = []
+            }
+            if current.isEmpty { runStart = blob.location.offset }
+            current.append(blob)
+            runEnd = max(runEnd, blob.location.offset + blob.location.length)
+        }
+        if !current.isEmpty { runs.append(current) }
+        return runs
+    }
+}

@@ -1,0 +1,115 @@
+public import LifeboatCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Repository locks with restic's rules (docs/format.md): any number of shared locks, or
+/// one exclusive lock and nothing else. A lock is refreshed every 5 minutes and another
+/// host's lock is stale after 30 minutes; on this host, also once its process is gone.
+extension Repository {
+    public static let lockRefreshInterval: UInt64 = 5 * 60
+    public static let lockStaleAfter: Int64 = 30 * 60
+
+    /// Runs `body` holding a lock; refreshes it meanwhile and removes it afterwards.
+    /// - Throws: `.locked` naming the holder when a conflicting lock exists.
+    public func withLock<T: Sendable>(exclusive: Bool, _ body: @Sendable () async throws -> T) async throws -> T {
+        var lockID = try await acquireLock(exclusive: exclusive)
+        let holder = LockHolder(id: lockID)
+        do {
+            let result = try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    while true {
+                        try await Task.sleep(nanoseconds: Repository.lockRefreshInterval * 1_000_000_000)
+                        let old = holder.id
+                        let new = try await self.writeLock(exclusive: exclusive)
+                        holder.id = new
+                        try? await self.backend.remove(FileHandle(.lock, old))
+                    }
+                }
+                let value = try await body()
+                group.cancelAll()
+                return value
+            }
+            lockID = holder.id
+            try? await backend.remove(FileHandle(.lock, lockID))
+            return result
+        } catch {
+            try? await backend.remove(FileHandle(.lock, holder.id))
+            throw error
+        }
+    }
+
+    func acquireLock(exclusive: Bool) async throws -> ID {
+        try await checkConflicts(exclusive: exclusive, ignoring: nil)
+        let id = try await writeLock(exclusive: exclusive)
+        // Two processes may have checked at the same moment: look again after a pause.
+        try await Task.sleep(nanoseconds: 200_000_000)
+        do {
+            try await checkConflicts(exclusive: exclusive, ignoring: id)
+        } catch {
+            try? await backend.remove(FileHandle(.lock, id))
+            throw error
+        }
+        return id
+    }
+
+    private func writeLock(exclusive: Bool) async throws -> ID {
+        let info = LockInfo(time: .now(), exclusive: exclusive, hostname: currentHostname(), username: currentUsername(),
+                            pid: getpid(), uid: getuid(), gid: getgid())
+        return try await saveUnpacked(.lock, json: info.encoded())
+    }
+
+    private func checkConflicts(exclusive: Bool, ignoring own: ID?) async throws {
+        for lock in try await locks() where lock.id != own {
+            guard exclusive || lock.info.exclusive else { continue }
+            let age = Timestamp.now().seconds - lock.info.time.seconds
+            let what = lock.info.exclusive ? "an exclusive lock" : "a lock"
+            throw LifeboatError(.locked,
+                "the repository is already locked by \(what) held by \(lock.info.username)@\(lock.info.hostname) (PID \(lock.info.pid)), created \(formatAge(age)) ago",
+                hint: isStale(lock.info) ? "the lock looks stale; remove it with `lifeboat unlock`" : "wait for that operation to finish")
+        }
+    }
+
+    /// Every lock file that can be read (unreadable ones are ignored, as restic 0.14 does).
+    public func locks() async throws -> [(id: ID, info: LockInfo)] {
+        var out: [(id: ID, info: LockInfo)] = []
+        for entry in try await backend.list(.lock) {
+            guard let id = ID(hex: entry.name),
+                  let json = try? await loadUnpacked(.lock, id: id),
+                  let info = try? LockInfo(decoding: json) else { continue }
+            out.append((id, info))
+        }
+        return out
+    }
+
+    public func isStale(_ info: LockInfo) -> Bool {
+        if Timestamp.now().seconds - info.time.seconds > Self.lockStaleAfter { return true }
+        if info.hostname == currentHostname() {
+            // Signal 0 probes for existence without disturbing the process.
+            return kill(info.pid, 0) != 0 && errno == ESRCH
+        }
+        return false
+    }
+
+    /// Removes stale locks (or all with `all`); returns how many were removed.
+    public func removeLocks(all: Bool) async throws -> Int {
+        var removed = 0
+        for lock in try await locks() where all || isStale(lock.info) {
+            try await backend.remove(FileHandle(.lock, lock.id))
+            removed += 1
+        }
+        return removed
+    }
+}
+
+private final class LockHolder: @unchecked Sendable {
+    // Written by the refresh task, read after it is cancelled and awaited.
+    var id: ID
+    init(id: ID) { self.id = id }
+}
+
+func formatAge(_ seconds: Int64) -> String {
+    if seconds < 120 { return "\(seconds)s" }
+    if seconds < 7200 { return "\(seconds / 60)m" }
+    return "\(seconds / 3600)h\(seconds % 3600 / 60)m"
+}

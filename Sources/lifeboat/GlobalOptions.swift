@@ -1,0 +1,87 @@
+import ArgumentParser
+import LifeboatCore
+import LifeboatRepository
+import LifeboatArchive
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every command takes, named as restic names them.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: [.short, .customLong("repo")], help: "Repository location (env: LIFEBOAT_REPOSITORY).")
+    var repository: String?
+
+    @Option(name: .customLong("password-file"), help: "Read the password from the first line of this file (env: LIFEBOAT_PASSWORD_FILE).")
+    var passwordFile: String?
+
+    @Option(name: .customLong("password-command"), help: "Run this shell command and use the first line it prints as password (env: LIFEBOAT_PASSWORD_COMMAND).")
+    var passwordCommand: String?
+
+    @Flag(help: "Print machine-readable JSON instead of text.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors (and requested data).")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Print more detail.")
+    var verbose = false
+
+    @Option(help: "Threads for hashing, compression and encryption (env: LIFEBOAT_WORKERS; default: number of cores).")
+    var workers: Int?
+
+    @Flag(name: .customLong("no-lock"), help: "Do not lock the repository (for read-only media); unsafe with concurrent writers.")
+    var noLock = false
+
+    var workerCount: Int {
+        if let workers, workers > 0 { return workers }
+        if let env = environment("LIFEBOAT_WORKERS"), let n = Int(env), n > 0 { return n }
+        return defaultWorkerCount()
+    }
+
+    var output: Output { Output(json: json, quiet: quiet, verbose: verbose) }
+
+    /// The repository location from the flag or the environment.
+    func location() throws -> String {
+        if let repository, !repository.isEmpty { return repository }
+        if let env = environment("LIFEBOAT_REPOSITORY") ?? environment("RESTIC_REPOSITORY"), !env.isEmpty { return env }
+        throw LifeboatError(.invalidArgument, "no repository given",
+                            hint: "pass -r/--repo PATH or set LIFEBOAT_REPOSITORY")
+    }
+
+    func backend() throws -> any Backend {
+        try makeBackend(location())
+    }
+
+    func openRepository() async throws -> Repository {
+        let backend = try backend()
+        // Fail fast on a missing repository before asking for a password.
+        guard try await backend.exists(.config) else {
+            throw LifeboatError(.repositoryNotFound, "there is no repository at \(backend.location)",
+                                hint: "check -r/--repo, or create one with `lifeboat init`")
+        }
+        let password = try PasswordSource(options: self).read(confirm: false)
+        return try await Repository.open(backend: backend, password: password)
+    }
+
+    /// Runs `body` with the repository locked (unless --no-lock).
+    func withRepository<T: Sendable>(exclusive: Bool = false,
+                                     _ body: @escaping @Sendable (Repository) async throws -> T) async throws -> T {
+        let repository = try await openRepository()
+        if noLock { return try await body(repository) }
+        return try await repository.withLock(exclusive: exclusive) { try await body(repository) }
+    }
+}
+
+func makeBackend(_ location: String) throws -> any Backend {
+    if location.hasPrefix("local:") { return LocalBackend(path: String(location.dropFirst(6))) }
+    for scheme in ["s3:", "sftp:", "rest:", "b2:", "azure:", "gs:", "rclone:", "swift:"] where location.hasPrefix(scheme) {
+        throw LifeboatError(.unsupported, "the \(scheme.dropLast()) backend is not available in this version",
+                            hint: "use a local directory path for now")
+    }
+    return LocalBackend(path: location)
+}
+
+func environment(_ name: String) -> String? {
+    guard let value = getenv(name) else { return nil }
+    return String(cString: value)
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Lifeboat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lifeboat",
+        abstract: "Disaster-recovery and archival backups for Kubernetes, in restic's repository format.",
+        discussion: """
+            Environment: LIFEBOAT_REPOSITORY, LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE, LIFEBOAT_PASSWORD_COMMAND
+            (RESTIC_* equivalents are accepted as fallbacks), LIFEBOAT_WORKERS.
+            Exit codes: 0 ok, 1 failure, 3 backup saved but some files could not be read,
+            10 repository does not exist, 11 repository is locked, 12 wrong password, 130 interrupted.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
+            DumpCommand.self, CatCommand.self, CheckCommand.self, UnlockCommand.self,
+        ])
+}
+
+@main
+enum Main {
+    static func main() async {
+        // restic probes a lock holder's liveness with SIGHUP; it must not kill us.
+        signal(SIGHUP, SIG_IGN)
+        await Lifeboat.main(GlobalArguments.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+    }
+}
+
+/// restic users type global options before the command (`lifeboat -r REPO backup …`);
+/// ArgumentParser reads them only after it, so they are moved there.
+enum GlobalArguments {
+    static let withValue: Set<String> = ["-r", "--repo", "--password-file", "--password-command", "--workers"]
+    static let flags: Set<String> = ["--json", "-q", "--quiet", "-v", "--verbose", "--no-lock"]
+
+    static func movedAfterSubcommand(_ arguments: [String]) -> [String] {
+        let names = Set(Lifeboat.configuration.subcommands.compactMap { $0.configuration.commandName })
+        var globals: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if names.contains(a) {
+                return [a] + globals + arguments[(i + 1)...]
+            }
+            let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
+            if withValue.contains(name) {
+                globals.append(a)
+                if !a.contains("=") && i + 1 < arguments.count { globals.append(arguments[i + 1]); i += 1 }
+            } else if flags.contains(a) {
+                globals.append(a)
+            } else {
+                return arguments  // help, version, or a typo: let ArgumentParser explain
+            }
+            i += 1
+        }
+        return arguments
+    }
+}
