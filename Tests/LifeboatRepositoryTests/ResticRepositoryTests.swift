@@ -93,24 +93,30 @@ import LifeboatRepository
         }
     }
 
-    @Test func opensKeyFileWithPassword() throws {
+    @Test(arguments: [("3c5222a0d96f68c99b50eb151b2011d80433e2493017429b9ca7b1dd3a7cb97d", "lifeboat-test", UInt64(8)),
+                      ("9c8641a627609bccc88d6ea589bb3f1984fbabf0179ebc3c9d5f277c80d36133", "lifeboat-test-2nd-key", 5)])
+    func opensKeyFileWithPassword(name: String, password: String, p: UInt64) throws {
         let repo = try ResticFixture("restic-v2-repo")
         defer { repo.remove() }
-        let name = "3c5222a0d96f68c99b50eb151b2011d80433e2493017429b9ca7b1dd3a7cb97d"
         let bytes = try repo.read("keys/\(name)")
         let keyFile = try KeyFile(decoding: bytes)
         #expect(keyFile.kdf == "scrypt")
-        #expect(keyFile.n == 32768 && keyFile.r == 8 && keyFile.p == 8)
+        #expect(keyFile.n == 32768 && keyFile.r == 8 && keyFile.p == p)
         #expect(keyFile.salt.count == 64)
         // Byte-identical re-encoding reproduces the file name.
         #expect(keyFile.encoded() == bytes)
         #expect(SHA256.hash(keyFile.encoded()).hex == name)
 
-        let derived = try Scrypt.derive(password: Array("lifeboat-test".utf8), salt: keyFile.salt,
+        let derived = try Scrypt.derive(password: Array(password.utf8), salt: keyFile.salt,
                                         n: keyFile.n, r: keyFile.r, p: keyFile.p)
         let masterJSON = try Cipher(key: CryptoKey(derived: derived)).open(keyFile.data)
         let master = try CryptoKey(masterKeyJSON: masterJSON)
         #expect(master == repo.masterKey)
         #expect(master.masterKeyJSON() == masterJSON)
+
+        // Another password fails the MAC (how an opener skips to the next key file).
+        let wrong = try Scrypt.derive(password: Array("\(password)!".utf8), salt: keyFile.salt,
+                                      n: keyFile.n, r: keyFile.r, p: keyFile.p)
+        #expect(throws: LifeboatError.self) { try Cipher(key: CryptoKey(derived: wrong)).open(keyFile.data) }
     }
 }
