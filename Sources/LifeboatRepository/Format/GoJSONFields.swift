@@ -1,0 +1,146 @@
+import LifeboatCore
+
+/// Field readers with Go `encoding/json` tolerance: `null` or a missing field leaves the
+/// zero value, keys match case-insensitively, a wrong type or an out-of-range number is
+/// an error (as Go's "cannot unmarshal … into Go struct field").
+enum GoJSON {
+    /// The members of an object (empty for `null`), each key folded to ASCII lowercase.
+    static func members(_ value: JSONValue, _ what: String) throws -> [(key: String, value: JSONValue)] {
+        switch value {
+        case .null: return []
+        case .object(let members): return members.map { (fold($0.key), $0.value) }
+        default: throw mismatch(value, "object", what)
+        }
+    }
+
+    /// Go matches field names case-insensitively; folding only allocates for odd keys.
+    @inline(__always) static func fold(_ key: String) -> String {
+        key.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } ? key.lowercased() : key
+    }
+
+    static func mismatch(_ value: JSONValue, _ expected: String, _ what: String) -> LifeboatError {
+        LifeboatError(.corrupt, "cannot decode \(what): expected \(expected), found \(value.kindName)")
+    }
+
+    static func string(_ v: JSONValue, _ what: String) throws -> String {
+        switch v {
+        case .null: return ""
+        case .string(let s): return s
+        default: throw mismatch(v, "string", what)
+        }
+    }
+
+    static func bool(_ v: JSONValue, _ what: String) throws -> Bool {
+        switch v {
+        case .null: return false
+        case .bool(let b): return b
+        default: throw mismatch(v, "bool", what)
+        }
+    }
+
+    static func uint64(_ v: JSONValue, _ what: String) throws -> UInt64 {
+        if v.isNull { return 0 }
+        guard let n = v.uint64Value else { throw mismatch(v, "unsigned integer", what) }
+        return n
+    }
+
+    static func uint32(_ v: JSONValue, _ what: String) throws -> UInt32 {
+        let n = try uint64(v, what)
+        guard let small = UInt32(exactly: n) else {
+            throw LifeboatError(.corrupt, "cannot decode \(what): \(n) does not fit 32 bits")
+        }
+        return small
+    }
+
+    static func int64(_ v: JSONValue, _ what: String) throws -> Int64 {
+        if v.isNull { return 0 }
+        guard let n = v.int64Value else { throw mismatch(v, "integer", what) }
+        return n
+    }
+
+    static func time(_ v: JSONValue, _ what: String) throws -> Timestamp {
+        if v.isNull { return .goZero }
+        guard case .string(let s) = v else { throw mismatch(v, "time string", what) }
+        guard let t = Timestamp(rfc3339: s) else {
+            throw LifeboatError(.corrupt, "cannot decode \(what): \"\(s)\" is not an RFC 3339 time")
+        }
+        return t
+    }
+
+    static func id(_ v: JSONValue, _ what: String) throws -> ID? {
+        if v.isNull { return nil }
+        guard case .string(let s) = v else { throw mismatch(v, "ID string", what) }
+        guard let id = parseID(s) else {
+            throw LifeboatError(.corrupt, "cannot decode \(what): \"\(s)\" is not a 64-digit hex ID")
+        }
+        return id
+    }
+
+    /// 64 hex digits straight into the four words: index files hold many IDs.
+    static func parseID(_ text: String) -> ID? {
+        var text = text
+        return text.withUTF8 { p -> ID? in
+            guard p.count == 64 else { return nil }
+            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            for w in 0..<4 {
+                var v: UInt64 = 0
+                for k in w * 16..<w * 16 + 16 {
+                    let c = p[k]
+                    let d: UInt8
+                    switch c {
+                    case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c &- UInt8(ascii: "0")
+                    case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c &- UInt8(ascii: "a") &+ 10
+                    case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c &- UInt8(ascii: "A") &+ 10
+                    default: return nil
+                    }
+                    v = v << 4 | UInt64(d)
+                }
+                switch w {
+                case 0: words.0 = v
+                case 1: words.1 = v
+                case 2: words.2 = v
+                default: words.3 = v
+                }
+            }
+            return ID(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
+        }
+    }
+
+    static func base64(_ v: JSONValue, _ what: String) throws -> [UInt8] {
+        if v.isNull { return [] }
+        guard case .string(let s) = v else { throw mismatch(v, "base64 string", what) }
+        guard let bytes = Base64.decode(s) else {
+            throw LifeboatError(.corrupt, "cannot decode \(what): invalid base64")
+        }
+        return bytes
+    }
+
+    static func array(_ v: JSONValue, _ what: String) throws -> [JSONValue]? {
+        switch v {
+        case .null: return nil
+        case .array(let a): return a
+        default: throw mismatch(v, "array", what)
+        }
+    }
+
+    static func strings(_ v: JSONValue, _ what: String) throws -> [String] {
+        try (array(v, what) ?? []).map { try string($0, what) }
+    }
+
+    static func ids(_ v: JSONValue, _ what: String) throws -> [ID]? {
+        try array(v, what)?.map { element in
+            guard let id = try id(element, what) else {
+                throw LifeboatError(.corrupt, "cannot decode \(what): null in an ID list")
+            }
+            return id
+        }
+    }
+
+    static func parse(_ bytes: [UInt8], _ what: String) throws -> JSONValue {
+        do {
+            return try JSONValue(parsing: bytes)
+        } catch let error as LifeboatError {
+            throw LifeboatError(.corrupt, "cannot decode \(what): \(error.message)")
+        }
+    }
+}
