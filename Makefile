@@ -14,7 +14,7 @@ SWIFT_BUILD_FLAGS ?=
 SWIFT_TEST_FLAGS  ?=
 export SHARED_DIR
 
-.PHONY: build release demo test bench clean distclean deps-build deps-demo deps-test deps-bench
+.PHONY: build release demo test bench bench-dir clean distclean deps-build deps-demo deps-test deps-bench
 
 deps-build deps-demo deps-test deps-bench: deps-%:
 	"$(ROOT)/scripts/install-deps.sh" $*
@@ -36,14 +36,16 @@ test: deps-test
 	$(SWIFT) test $(SWIFT_BUILD_FLAGS) $(SWIFT_TEST_FLAGS)
 
 # BENCH_DIR is required and must lie outside the repository (datasets are ~6 GiB).
-bench: deps-bench release
+bench: bench-dir deps-bench release
+	SHARED_DIR="$(SHARED_DIR)" LIFEBOAT_BIN="$$($(SWIFT) build -c release --show-bin-path)/lifeboat" \
+	    "$(ROOT)/scripts/bench-lifeboat.sh"
+
+bench-dir:
 	@if [[ -z "$${BENCH_DIR:-}" ]]; then \
 	    echo "make bench: set BENCH_DIR to a scratch directory outside the repository (~12 GiB free)" >&2; exit 2; fi
 	@b=$$(realpath -m -- "$$BENCH_DIR"); r=$$(realpath -- "$(ROOT)"); \
 	 if [[ $$b == "$$r" || $$b == "$$r"/* ]]; then \
 	    echo "make bench: BENCH_DIR=$$BENCH_DIR is inside the repository; choose a directory outside it" >&2; exit 2; fi
-	SHARED_DIR="$(SHARED_DIR)" LIFEBOAT_BIN="$$($(SWIFT) build -c release --show-bin-path)/lifeboat" \
-	    "$(ROOT)/scripts/bench-lifeboat.sh"
 
 clean:
 	$(SWIFT) package clean

@@ -19,13 +19,16 @@ SHARED_DIR=${SHARED_DIR:-$ROOT/../shared}
 BENCH=$SHARED_DIR/bench
 
 : "${BENCH_DIR:?set BENCH_DIR to a scratch directory outside the repository (~12 GiB free)}"
-mkdir -p "$BENCH_DIR"
-BENCH_DIR=$(cd "$BENCH_DIR" && pwd -P)
-root_real=$(cd "$ROOT" && pwd -P)
+BENCH_DIR=$(realpath -m -- "$BENCH_DIR")
+root_real=$(realpath -- "$ROOT")
 if [[ $BENCH_DIR == "$root_real" || $BENCH_DIR == "$root_real"/* ]]; then
     echo "bench-lifeboat: BENCH_DIR ($BENCH_DIR) is inside the repository; choose a directory outside it" >&2
     exit 2
 fi
+case $BENCH_DIR in
+    *' '*) echo "bench-lifeboat: BENCH_DIR must not contain spaces" >&2; exit 2 ;;
+esac
+mkdir -p "$BENCH_DIR"
 export BENCH_DIR
 
 [[ -f $BENCH/run-peers.sh ]] ||
@@ -42,10 +45,11 @@ export TOOLS=${TOOLS:-"restic borg lifeboat"}
 
 # Templates: restic-like CLI, password from LIFEBOAT_PASSWORD (run-peers.sh sets it).
 # Values already set in the environment win, so a single phase can be overridden.
-: "${TPL_lifeboat_check:=$LIFEBOAT_BIN --version 2>/dev/null || $LIFEBOAT_BIN version 2>/dev/null || command -v $LIFEBOAT_BIN}"
-: "${TPL_lifeboat_init:=$LIFEBOAT_BIN -r {repo} init}"
-: "${TPL_lifeboat_backup:=$LIFEBOAT_BIN -r {repo} backup {src}}"
-: "${TPL_lifeboat_restore:=$LIFEBOAT_BIN -r {repo} restore latest --target {dst}}"
+deftpl() { [[ -n ${!1:-} ]] || printf -v "$1" '%s' "$2"; }
+deftpl TPL_lifeboat_check "$LIFEBOAT_BIN --version 2>/dev/null || $LIFEBOAT_BIN version 2>/dev/null || command -v $LIFEBOAT_BIN"
+deftpl TPL_lifeboat_init "$LIFEBOAT_BIN -r {repo} init"
+deftpl TPL_lifeboat_backup "$LIFEBOAT_BIN -r {repo} backup {src}"
+deftpl TPL_lifeboat_restore "$LIFEBOAT_BIN -r {repo} restore latest --target {dst}"
 export TPL_lifeboat_check TPL_lifeboat_init TPL_lifeboat_backup TPL_lifeboat_restore
 
 if [[ ${MAKE_DATA:-1} == 1 ]]; then
