@@ -24,10 +24,10 @@ build: deps-build
 
 release: deps-build
 	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
-	@echo "lifeboat binary: $$($(SWIFT) build -c release --show-bin-path)/lifeboat"
+	@echo "lifeboat binary: $$(realpath --relative-to=. "$$($(SWIFT) build -c release --show-bin-path)/lifeboat")"
 
 demo: deps-demo release
-	LIFEBOAT_BIN="$$($(SWIFT) build -c release --show-bin-path)/lifeboat" "$(ROOT)/scripts/demo.sh"
+	"$(ROOT)/scripts/demo.sh"
 
 # Output is not filtered: swift test prints each suite and the closing summary
 # lines of XCTest and Swift Testing ("Test run with N tests ... passed").

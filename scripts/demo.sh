@@ -70,6 +70,8 @@ cp "$SRC/docs/notes.txt" "$ORIG/notes.txt"
 step "init: create the repository"
 lifeboat -r "$REPO" init
 
+[[ -f $REPO/config ]] || { echo "    init did not create $REPO/config" >&2; exit 1; }
+
 step "backup #1"
 lifeboat -r "$REPO" backup "$SRC"
 
@@ -100,7 +102,11 @@ AT=$(python3 - "$WORK/snapshots.json" <<'PY'
 import json, re, sys
 from datetime import datetime, timedelta, timezone
 
-doc = json.load(open(sys.argv[1]))
+text = open(sys.argv[1]).read()
+try:
+    doc = json.loads(text)
+except ValueError as e:
+    sys.exit(f"snapshots --json did not print JSON ({e}); it printed: {text[:200]!r}")
 snaps = doc.get("snapshots", doc) if isinstance(doc, dict) else doc
 if len(snaps) != 2:
     sys.exit(f"expected 2 snapshots, --json listed {len(snaps)}")
