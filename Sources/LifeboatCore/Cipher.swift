@@ -44,6 +44,23 @@ public final class Cipher {
         }
     }
 
+    /// Seals in place: `buffer` holds 16 spare bytes followed by the plaintext; afterwards
+    /// it holds `IV ‖ C ‖ T`. Saves a copy of every blob on the backup path.
+    public func sealInPlace(_ buffer: inout [UInt8]) {
+        precondition(buffer.count >= 16)
+        var iv = secureRandomBytes(16)
+        while iv.allSatisfy({ $0 == 0 }) { iv = secureRandomBytes(16) }
+        let length = buffer.count - 16
+        buffer.append(contentsOf: repeatElement(0, count: 16))
+        buffer.withUnsafeMutableBytes { out in
+            for i in 0..<16 { out[i] = iv[i] }
+            let ivPtr = UnsafeRawBufferPointer(rebasing: out[0..<16])
+            let body = UnsafeMutableRawBufferPointer(rebasing: out[16..<16 + length])
+            crypt(iv: ivPtr, input: UnsafeRawBufferPointer(body), output: body)
+            mac(iv: ivPtr, ciphertext: UnsafeRawBufferPointer(body), into: UnsafeMutableRawBufferPointer(rebasing: out[(16 + length)...]))
+        }
+    }
+
     public func seal(_ plaintext: [UInt8]) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(plaintext.count + Self.overhead)

@@ -2,7 +2,7 @@ internal import CZstd
 
 /// zstd compression with a reusable context (`ZSTD_compress2`). One instance per thread.
 public final class ZstdCompressor {
-    private let context: OpaquePointer
+    fileprivate let context: OpaquePointer
     public let level: Int32
 
     public init(level: Int32 = 3) {
@@ -26,6 +26,44 @@ public final class ZstdCompressor {
     }
 
     public func compress(_ input: [UInt8]) -> [UInt8] { input.withUnsafeBytes { compress($0) } }
+
+    /// Compresses `input` into `output` after its first `offset` bytes, reusing its storage;
+    /// afterwards `output.count` is `offset` plus the frame length.
+    public func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], at offset: Int) {
+        let bound = ZSTD_compressBound(input.count)
+        let needed = offset + bound
+        if output.count < needed { output.append(contentsOf: repeatElement(0, count: needed - output.count)) }
+        let written = output.withUnsafeMutableBytes { o in
+            ZSTD_compress2(context, o.baseAddress! + offset, bound, input.baseAddress, input.count)
+        }
+        precondition(ZSTD_isError(written) == 0, "ZSTD_compress2 failed: \(String(cString: ZSTD_getErrorName(written)))")
+        output.removeLast(output.count - offset - written)
+    }
+}
+
+extension ZstdCompressor {
+    /// Compresses `input` as one frame, handing the output to `sink` in pieces of at most
+    /// `pieceSize` bytes (the piece buffer is reused; `sink` may modify it in place).
+    public func compress(_ input: UnsafeRawBufferPointer, pieceSize: Int = 256 << 10,
+                         into piece: inout [UInt8], sink: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        if piece.count < pieceSize { piece = [UInt8](repeating: 0, count: pieceSize) }
+        ZSTD_CCtx_reset(context, ZSTD_reset_session_only)
+        // A known size goes into the frame header and lets zstd size its window to the input.
+        ZSTD_CCtx_setPledgedSrcSize(context, UInt64(input.count))
+        var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        while true {
+            let (remaining, produced) = piece.withUnsafeMutableBytes { out -> (Int, Int) in
+                var outBuffer = ZSTD_outBuffer(dst: out.baseAddress, size: pieceSize, pos: 0)
+                let r = ZSTD_compressStream2(context, &outBuffer, &inBuffer, ZSTD_e_end)
+                return (r, outBuffer.pos)
+            }
+            precondition(ZSTD_isError(remaining) == 0, "ZSTD_compressStream2 failed: \(String(cString: ZSTD_getErrorName(remaining)))")
+            if produced > 0 {
+                try piece.withUnsafeMutableBytes { try sink(UnsafeMutableRawBufferPointer(rebasing: $0[0..<produced])) }
+            }
+            if remaining == 0 { break }
+        }
+    }
 }
 
 /// zstd decompression with a reusable context. One instance per thread.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import LifeboatCore
 import LifeboatRepository
 import LifeboatArchive
@@ -63,11 +62,11 @@ struct BackupCommand: AsyncParsableCommand {
             if let host { options.hostname = host }
             var patterns = excludes.map { GlobPattern($0) } + iexcludes.map { GlobPattern($0, caseInsensitive: true) }
             for file in excludeFiles {
-                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                guard let bytes = readFileBytes(file) else {
                     throw LifeboatError(.invalidArgument, "cannot read the exclude file \(file)")
                 }
-                for line in text.split(whereSeparator: \.isNewline) {
-                    let trimmed = line.trimmingCharacters(in: .whitespaces)
+                for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
+                    let trimmed = String(line.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
                     if !trimmed.isEmpty && !trimmed.hasPrefix("#") { patterns.append(GlobPattern(trimmed)) }
                 }
             }
@@ -152,7 +151,7 @@ func progressLine(_ c: BackupProgress.Counters, _ elapsed: Double) -> String {
     var line = "[\(Format.duration(elapsed))]"
     if c.scanFinished && c.bytesTotal > 0 {
         let fraction = min(1, Double(c.bytesDone) / Double(c.bytesTotal))
-        line += String(format: " %5.1f%%", fraction * 100)
+        line += " " + Format.percent(fraction)
         if fraction > 0.01 && fraction < 1 {
             line += " ETA " + Format.duration(elapsed / fraction - elapsed)
         }

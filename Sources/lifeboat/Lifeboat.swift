@@ -25,6 +25,9 @@ enum Main {
     static func main() async {
         // restic probes a lock holder's liveness with SIGHUP; it must not kill us.
         signal(SIGHUP, SIG_IGN)
+        // A fixed mmap threshold: glibc otherwise raises it after scrypt frees its 32 MiB, and
+        // the pipeline's large buffers then stay in the heap and fragment it (peak RSS +50%).
+        setMmapThreshold(256 << 10)
         await Lifeboat.main(GlobalArguments.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
     }
 }
@@ -57,4 +60,12 @@ enum GlobalArguments {
         }
         return arguments
     }
+}
+
+/// `mallopt(M_MMAP_THRESHOLD, bytes)`; `<malloc.h>` is not part of Swift's Glibc module.
+private func setMmapThreshold(_ bytes: Int32) {
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+    guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "mallopt") else { return }
+    let M_MMAP_THRESHOLD: Int32 = -3
+    _ = unsafeBitCast(symbol, to: Mallopt.self)(M_MMAP_THRESHOLD, bytes)
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import LifeboatCore
 import LifeboatRepository
 import LifeboatArchive

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import LifeboatCore
 import LifeboatRepository
 #if canImport(Glibc)
@@ -157,12 +156,30 @@ enum Format {
         var value = Double(n)
         var unit = 0
         while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(n) B" : String(format: "%.3f %@", value, units[unit])
+        return unit == 0 ? "\(n) B" : fixed(value, decimals: 3) + " " + units[unit]
     }
 
     static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return s >= 3600 ? "\(s / 3600):\(two(s / 60 % 60)):\(two(s % 60))" : "\(s / 60):\(two(s % 60))"
+    }
+
+    /// `value` rounded to `decimals` places, without Foundation's formatter.
+    static func fixed(_ value: Double, decimals: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = Int64((value * scale).rounded())
+        let whole = scaled / Int64(scale)
+        var fraction = String(scaled % Int64(scale))
+        while fraction.count < decimals { fraction = "0" + fraction }
+        return decimals == 0 ? "\(whole)" : "\(whole).\(fraction)"
+    }
+
+    /// A fraction as a percentage right-aligned in six columns, like "  5.0%".
+    static func percent(_ fraction: Double) -> String {
+        let text = fixed(fraction * 100, decimals: 1) + "%"
+        return String(repeating: " ", count: max(0, 6 - text.count)) + text
     }
 
     static func rate(_ count: UInt64, _ seconds: Double) -> String {

@@ -1,5 +1,7 @@
-import Foundation
 import LifeboatCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Finds the repository password the way restic does: --password-command, --password-file,
 /// the environment, and finally an interactive prompt on a terminal.
@@ -11,10 +13,10 @@ struct PasswordSource {
             return try run(command)
         }
         if let file = options.passwordFile ?? environment("LIFEBOAT_PASSWORD_FILE") ?? environment("RESTIC_PASSWORD_FILE") {
-            guard let data = FileManager.default.contents(atPath: file) else {
+            guard let data = readFileBytes(file) else {
                 throw LifeboatError(.invalidArgument, "cannot read the password file \(file)")
             }
-            return firstLine(Array(data))
+            return firstLine(data)
         }
         if let password = environment("LIFEBOAT_PASSWORD") ?? environment("RESTIC_PASSWORD") {
             return Array(password.utf8)
@@ -37,25 +39,27 @@ struct PasswordSource {
     }
 
     private func run(_ command: String) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        do { try process.run() } catch {
-            throw LifeboatError(.invalidArgument, "cannot run the password command: \(error)")
+        // popen runs the command through /bin/sh -c, as restic's --password-command does.
+        guard let pipe = popen(command, "r") else {
+            throw LifeboatError(.invalidArgument, "cannot run the password command: \(String(cString: strerror(errno)))")
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw LifeboatError(.invalidArgument, "the password command exited with status \(process.terminationStatus)")
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, pipe)
+            if n <= 0 { break }
+            output += buffer[..<n]
         }
-        return firstLine(Array(data))
+        let status = pclose(pipe)
+        guard status == 0 else {
+            throw LifeboatError(.invalidArgument, "the password command exited with status \(status >> 8)")
+        }
+        return firstLine(output)
     }
 
     /// Reads a line from the terminal with echo off.
     private func prompt(_ text: String) throws -> [UInt8] {
-        FileHandle.standardError.write(Data(text.utf8))
+        writeAll(2, Array(text.utf8))
         var saved = termios()
         let hasTerminal = tcgetattr(0, &saved) == 0
         if hasTerminal {
@@ -65,11 +69,26 @@ struct PasswordSource {
         }
         defer {
             if hasTerminal { tcsetattr(0, TCSANOW, &saved) }
-            FileHandle.standardError.write(Data("\n".utf8))
+            writeAll(2, [0x0a])
         }
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while Glibc.read(0, &byte, 1) == 1 && byte != 0x0a { line.append(byte) }
         return line
+    }
+}
+
+/// The whole content of a file, or nil if it cannot be read.
+func readFileBytes(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fd, &buffer, buffer.count)
+        if n < 0 { if errno == EINTR { continue }; return nil }
+        if n == 0 { return out }
+        out += buffer[..<n]
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import LifeboatCore
 import LifeboatRepository
 import LifeboatArchive
@@ -64,7 +63,7 @@ struct RestoreCommand: AsyncParsableCommand {
                     var line = "[\(Format.duration(elapsed))]"
                     if c.bytesTotal > 0 {
                         let f = Double(c.bytesDone) / Double(c.bytesTotal)
-                        line += String(format: " %5.1f%%", f * 100)
+                        line += " " + Format.percent(f)
                         if f > 0.01 && f < 1 { line += " ETA " + Format.duration(elapsed / f - elapsed) }
                     }
                     return line + "  \(c.filesDone)/\(c.filesTotal) files  \(Format.bytes(c.bytesDone))/\(Format.bytes(c.bytesTotal))  "

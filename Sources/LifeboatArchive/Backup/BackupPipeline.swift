@@ -22,12 +22,63 @@ final class FileContent: @unchecked Sendable {
     var ids: [ID] = []
 }
 
-/// A chunk of file data on its way to a worker.
+/// A chunk of file data on its way to a worker: the first `length` bytes of `buffer`.
 struct ChunkJob: @unchecked Sendable {
     var sequence: Int
-    var bytes: [UInt8]
+    var buffer: ChunkBuffer
     var file: FileContent
     var index: Int
+}
+
+/// A reusable read buffer. `bytes.count` only grows (zero-filled once), `length` says how
+/// much of it holds data, so refilling it costs no allocation and no memset.
+struct ChunkBuffer: @unchecked Sendable {
+    var bytes: [UInt8] = []
+    var length = 0
+
+    mutating func reserve(_ count: Int) {
+        if bytes.count < count { bytes.append(contentsOf: repeatElement(0, count: count - bytes.count)) }
+    }
+}
+
+/// The chunk buffers of one backup. Their number is the memory bound of the read side:
+/// the walker waits for a worker to hand one back when all are in use.
+final class BufferPool: @unchecked Sendable {
+    private let condition = Condition()
+    private var free: [ChunkBuffer] = []
+    private var created = 0
+    private var closed = false
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// - Returns: nil once the pool is closed (the pipeline failed).
+    func take() -> ChunkBuffer? {
+        condition.withLock {
+            while free.isEmpty && created >= limit && !closed { condition.wait() }
+            if closed { return nil }
+            if var buffer = free.popLast() {
+                buffer.length = 0
+                return buffer
+            }
+            created += 1
+            return ChunkBuffer()
+        }
+    }
+
+    func give(_ buffer: ChunkBuffer) {
+        condition.withLock {
+            free.append(buffer)
+            condition.broadcast()
+        }
+    }
+
+    func close() {
+        condition.withLock {
+            closed = true
+            condition.broadcast()
+        }
+    }
 }
 
 /// Tracks which chunk jobs are done. Jobs finish out of order; the watermark is the

@@ -12,6 +12,7 @@ final class BackupWalk: @unchecked Sendable {
     let progress: BackupProgress?
 
     private let jobs: BoundedQueue<ChunkJob>
+    private let buffers: BufferPool
     private let directories = BoundedQueue<DirectoryBuild>(maxItems: 512)
     private let completion = Completion()
     private let failure = PipelineFailure()
@@ -34,8 +35,10 @@ final class BackupWalk: @unchecked Sendable {
         self.saver = saver
         self.options = options
         self.progress = progress
-        // Enough queued work to keep every worker busy, little enough to stay flat in memory.
-        jobs = BoundedQueue(maxItems: 256, maxBytes: max(32 << 20, options.workers * (8 << 20)), weight: { $0.bytes.count })
+        // One buffer per worker and one being filled: enough to keep every worker
+        // busy, and the bound on memory (each holds at most a maximum-size chunk plus a read).
+        buffers = BufferPool(limit: max(1, options.workers) + 1)
+        jobs = BoundedQueue(maxItems: buffers.limit)
         chunker = Chunker(gear: repository.gear)
         summary = BackupSummary(snapshot: Snapshot(time: .epoch, tree: .zero, paths: []))
     }
@@ -62,6 +65,7 @@ final class BackupWalk: @unchecked Sendable {
         jobs.close()
         for w in workers { w.join() }
         if failure.isSet { completion.fail() }
+        buffers.close()
         directories.close()
         assembler.join()
         if let error = failure.error { throw error }
@@ -79,23 +83,43 @@ final class BackupWalk: @unchecked Sendable {
     // MARK: - Workers and assembler
 
     private func work() {
-        let cipher = Cipher(key: repository.masterKey)
-        let compressor = ZstdCompressor(level: options.compressionLevel)
-        while let job = jobs.pop() {
+        let writer = BlobWriter(saver: saver, compressionLevel: options.compressionLevel)
+        defer { finish(writer) }
+        while var job = jobs.pop() {
+            defer {
+                // Hand the buffer back uniquely referenced, or the walker's next write copies it.
+                let buffer = job.buffer
+                job.buffer = ChunkBuffer()
+                buffers.give(consume buffer)
+            }
             if failure.isSet { continue }  // drain so the walker never blocks forever
             do {
-                let id = job.bytes.withUnsafeBytes { SHA256.hash($0) }
-                try job.bytes.withUnsafeBytes { try saver.save(.data, id: id, plaintext: $0, cipher: cipher, compressor: compressor) }
-                completion.complete(job, id: id)
+                try job.buffer.bytes.withUnsafeBytes { raw in
+                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<job.buffer.length])
+                    let id = SHA256.hash(chunk)
+                    try writer.save(.data, id: id, plaintext: chunk)
+                    completion.complete(job, id: id)
+                }
             } catch {
-                if failure.set(error) { completion.fail() }
+                if failure.set(error) {
+                    completion.fail()
+                    buffers.close()
+                }
             }
         }
     }
 
+    /// Closes a thread's open packs; after a failure they are dropped with the writer.
+    private func finish(_ writer: BlobWriter) {
+        guard !failure.isSet else { return }
+        do { try writer.flush() } catch {
+            if failure.set(error) { completion.fail() }
+        }
+    }
+
     private func assemble() {
-        let cipher = Cipher(key: repository.masterKey)
-        let compressor = ZstdCompressor(level: options.compressionLevel)
+        let writer = BlobWriter(saver: saver, compressionLevel: options.compressionLevel)
+        defer { finish(writer) }
         while let directory = directories.pop() {
             if failure.isSet { continue }
             guard completion.wait(through: directory.lastSequence) else { continue }
@@ -104,7 +128,7 @@ final class BackupWalk: @unchecked Sendable {
             let bytes = Tree(nodes: directory.nodes).encoded()
             let id = SHA256.hash(bytes)
             do {
-                try bytes.withUnsafeBytes { try saver.save(.tree, id: id, plaintext: $0, cipher: cipher, compressor: compressor) }
+                try bytes.withUnsafeBytes { try writer.save(.tree, id: id, plaintext: $0) }
             } catch {
                 if failure.set(error) { completion.fail() }
                 continue
@@ -290,43 +314,61 @@ final class BackupWalk: @unchecked Sendable {
     }
 
     /// Reads a stream to its end, cutting it into chunks and queueing them for the workers.
+    /// Data is read straight into pooled buffers; only the bytes after a cut are copied.
     /// - Returns: the number of bytes read.
     private func chunk(from read: (UnsafeMutableRawBufferPointer) throws -> Int, into content: FileContent,
                        directory: DirectoryBuild) throws -> UInt64 {
         chunker.reset()
-        var pending: [UInt8] = []
+        guard var buffer = buffers.take() else { throw failure.error! }
         var total: UInt64 = 0
         while true {
-            if failure.isSet { throw failure.error! }
-            let start = pending.count
-            pending.append(contentsOf: repeatElement(0, count: readSize))
-            let n = try pending.withUnsafeMutableBytes { try read(UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
-            pending.removeLast(readSize - n)
+            if let error = failure.error { buffers.give(buffer); throw error }
+            let start = buffer.length
+            // Never read past the maximum chunk size: the buffer stays at 8 MiB at most.
+            let want = min(readSize, max(64 << 10, chunker.parameters.maxSize - start))
+            buffer.reserve(start + want)
+            let n: Int
+            do {
+                n = try buffer.bytes.withUnsafeMutableBytes { try read(UnsafeMutableRawBufferPointer(rebasing: $0[start..<start + want])) }
+            } catch {
+                buffers.give(buffer)
+                throw error
+            }
             if n == 0 { break }
+            buffer.length += n
             total += UInt64(n)
             summary.bytesRead += UInt64(n)
             progress?.update { $0.bytesDone += UInt64(n) }
             var scanFrom = start
-            while scanFrom < pending.count {
-                let cut = pending.withUnsafeBytes { chunker.nextBoundary(in: UnsafeRawBufferPointer(rebasing: $0[scanFrom...])) }
+            while scanFrom < buffer.length {
+                let end = buffer.length
+                let cut = buffer.bytes.withUnsafeBytes { chunker.nextBoundary(in: UnsafeRawBufferPointer(rebasing: $0[scanFrom..<end])) }
                 guard let cut else { break }
-                let end = scanFrom + cut
-                var next = [UInt8]()
-                next.reserveCapacity(max(pending.count - end, readSize))
-                next.append(contentsOf: pending[end...])
-                pending.removeLast(pending.count - end)
-                submit(pending, to: content, directory: directory)
-                pending = next
+                let chunkEnd = scanFrom + cut
+                guard var next = buffers.take() else { throw failure.error! }
+                let tail = buffer.length - chunkEnd
+                next.reserve(max(tail, readSize))
+                if tail > 0 {
+                    next.bytes.withUnsafeMutableBytes { dst in
+                        buffer.bytes.withUnsafeBytes { src in
+                            dst.baseAddress!.copyMemory(from: src.baseAddress! + chunkEnd, byteCount: tail)
+                        }
+                    }
+                }
+                next.length = tail
+                buffer.length = chunkEnd
+                submit(buffer, to: content, directory: directory)
+                buffer = next
                 scanFrom = 0
             }
         }
-        if !pending.isEmpty { submit(pending, to: content, directory: directory) }
+        if buffer.length > 0 { submit(buffer, to: content, directory: directory) } else { buffers.give(buffer) }
         return total
     }
 
-    private func submit(_ bytes: [UInt8], to content: FileContent, directory: DirectoryBuild) {
+    private func submit(_ buffer: ChunkBuffer, to content: FileContent, directory: DirectoryBuild) {
         let index = completion.addChunk(to: content)
-        let job = ChunkJob(sequence: sequence, bytes: bytes, file: content, index: index)
+        let job = ChunkJob(sequence: sequence, buffer: buffer, file: content, index: index)
         directory.lastSequence = sequence
         sequence += 1
         jobs.push(job)

@@ -69,7 +69,7 @@ final class Condition: @unchecked Sendable {
 /// `pop` while empty. After `close`, `pop` drains what is left and then returns nil.
 final class BoundedQueue<Element>: @unchecked Sendable {
     private let condition = Condition()
-    private var items: [Element] = []
+    private var items: [Element?] = []
     private var head = 0
     private var bytes = 0
     private var closed = false
@@ -104,7 +104,8 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         condition.withLock {
             while items.count - head == 0 && !closed { condition.wait() }
             guard items.count - head > 0 else { return nil }
-            let item = items[head]
+            let item = items[head]!
+            items[head] = nil  // release it now, not when the slot is compacted
             head += 1
             if head > 1024 && head * 2 > items.count {
                 items.removeFirst(head)

@@ -47,8 +47,16 @@ extension Node {
         if let deviceID, deviceID != 0 { w.key("device_id"); w.number(deviceID) }
         if let size, size != 0 { w.key("size"); w.number(size) }
         if let links, links != 0 { w.key("links"); w.number(links) }
-        // restic 0.14 knows only the string form; invalid UTF-8 becomes U+FFFD as there.
-        if let linkTarget, !linkTarget.isEmpty { w.key("linktarget"); w.string(utf8: linkTarget) }
+        // restic 0.14 knows only the string form, where invalid UTF-8 becomes U+FFFD; newer
+        // restic and Lifeboat also read the exact bytes from linktarget_raw.
+        if let linkTarget, !linkTarget.isEmpty {
+            w.key("linktarget")
+            w.string(utf8: linkTarget)
+            if String(validating: linkTarget, as: UTF8.self) == nil {
+                w.key("linktarget_raw")
+                w.base64(linkTarget)
+            }
+        }
         if !extendedAttributes.isEmpty {
             w.key("extended_attributes")
             w.beginArray()

@@ -26,12 +26,12 @@ public final class BlobSaver: Sendable {
     public let dryRun: Bool
     private let state: Locked<State>
     private let uploads: UploadQueue
+    private let shared = Locked<BlobWriter?>(nil)
 
     struct State {
         var index: MasterIndex
         /// Blobs accepted but not yet in a stored pack, so concurrent savers do not duplicate them.
         var pending: Set<BlobKey> = []
-        var packers: [BlobType: Packer] = [:]
         var written: [IndexFile.Pack] = []
         var statistics = SaveStatistics()
     }
@@ -57,67 +57,47 @@ public final class BlobSaver: Sendable {
         state.withLock { $0.index.lookupAll(id, type: type) }
     }
 
-    /// Stores a blob unless it is already known. Blocks while too many packs wait for upload.
-    /// - Returns: whether the blob was new.
-    @discardableResult
-    public func save(_ type: BlobType, id: ID, plaintext: UnsafeRawBufferPointer, cipher: Cipher,
-                     compressor: ZstdCompressor) throws -> Bool {
-        precondition(plaintext.count > 0, "empty blobs are never stored")
+    /// Reserves a blob for writing unless it is stored or already reserved.
+    /// - Returns: true if the caller must write it.
+    func reserve(_ id: ID, type: BlobType) -> Bool {
         let key = BlobKey(id: id, type: type)
-        let isNew = state.withLock { s -> Bool in
+        return state.withLock { s -> Bool in
             if s.index.contains(id, type: type) || s.pending.contains(key) { return false }
             s.pending.insert(key)
             return true
         }
-        guard isNew else { return false }
-
-        var sealed = [UInt8]()
-        var uncompressedLength: UInt32 = 0
-        if repository.version >= 2 {
-            let compressed = compressor.compress(plaintext)
-            // Store uncompressed when zstd does not help (random data): restores skip a step.
-            if compressed.count < plaintext.count - plaintext.count / 64 {
-                sealed.reserveCapacity(compressed.count + Cipher.overhead)
-                compressed.withUnsafeBytes { cipher.seal($0, appendingTo: &sealed) }
-                uncompressedLength = UInt32(plaintext.count)
-            }
-        }
-        if uncompressedLength == 0 {
-            sealed.reserveCapacity(plaintext.count + Cipher.overhead)
-            cipher.seal(plaintext, appendingTo: &sealed)
-        }
-
-        if dryRun {
-            state.withLock { s in
-                if type == .data { s.statistics.dataBlobs += 1 } else { s.statistics.treeBlobs += 1 }
-                s.statistics.bytesAdded += UInt64(plaintext.count)
-                s.statistics.bytesStored += UInt64(sealed.count)
-            }
-            return true
-        }
-        let finished = try state.withLock { s -> FinishedPack? in
-            let packer = try s.packers[type] ?? Packer(type: type, spoolDirectory: repository.backend.spoolDirectory)
-            s.packers[type] = packer
-            try sealed.withUnsafeBytes { try packer.append(sealed: $0, id: id, uncompressedLength: uncompressedLength) }
-            if type == .data { s.statistics.dataBlobs += 1 } else { s.statistics.treeBlobs += 1 }
-            s.statistics.bytesAdded += UInt64(plaintext.count)
-            s.statistics.bytesStored += UInt64(sealed.count)
-            guard packer.size >= packSize else { return nil }
-            s.packers[type] = nil
-            return try packer.finish(cipher: cipher)
-        }
-        if let finished { try uploads.push(finished) }
-        return true
     }
 
-    /// Closes the open packs and hands them to the uploader.
-    public func flush(cipher: Cipher) throws {
-        let finished = try state.withLock { s -> [FinishedPack] in
-            let packers = s.packers.values.filter { !$0.isEmpty }
-            s.packers = [:]
-            return try packers.map { try $0.finish(cipher: cipher) }
+    func account(_ type: BlobType, plaintextBytes: Int, storedBytes: Int) {
+        state.withLock { s in
+            if type == .data { s.statistics.dataBlobs += 1 } else { s.statistics.treeBlobs += 1 }
+            s.statistics.bytesAdded += UInt64(plaintextBytes)
+            s.statistics.bytesStored += UInt64(storedBytes)
         }
-        for pack in finished { try uploads.push(pack) }
+    }
+
+    /// Queues a finished pack for upload; blocks while the upload queue is full.
+    func enqueue(_ pack: FinishedPack) throws {
+        try uploads.push(pack)
+    }
+
+    /// Stores a blob unless it is already known, through a shared writer (for one-off
+    /// writes and tests; pipeline threads use a `BlobWriter` each). `flush` finishes it.
+    @discardableResult
+    public func save(_ type: BlobType, id: ID, plaintext: UnsafeRawBufferPointer, cipher: Cipher,
+                     compressor: ZstdCompressor) throws -> Bool {
+        try shared.withLock { writer in
+            if writer == nil { writer = BlobWriter(saver: self, compressionLevel: compressor.level) }
+            return try writer!.save(type, id: id, plaintext: plaintext)
+        }
+    }
+
+    /// Finishes the packs of the shared writer.
+    public func flush(cipher: Cipher) throws {
+        try shared.withLock { writer in
+            try writer?.flush()
+            writer = nil
+        }
     }
 
     /// Declares that no more blobs come; `runUploads` returns once the queue drains.
@@ -196,10 +176,7 @@ public final class BlobSaver: Sendable {
 
     /// Drops open packs of a failed run (stored packs stay: the next prune removes them).
     public func abandon() {
-        state.withLock { s in
-            for p in s.packers.values { p.discard() }
-            s.packers = [:]
-        }
+        shared.withLock { $0 = nil }
         uploads.fail(LifeboatError(.interrupted, "backup abandoned"))
     }
 

@@ -18,7 +18,7 @@ public struct FinishedPack: Sendable {
 final class Packer {
     let type: BlobType
     private let path: String
-    private let fd: Int32
+    private var fd: Int32
     private let hasher = SHA256()
     private(set) var entries: [PackBlobEntry] = []
     private(set) var size = 0
@@ -45,6 +45,19 @@ final class Packer {
         size += sealed.count
     }
 
+    /// Appends part of a blob being streamed in; `endBlob` records it.
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try writeAll(fd, bytes, path: path)
+        hasher.update(bytes)
+        size += bytes.count
+    }
+
+    /// Records the blob written since offset `start`.
+    func endBlob(id: ID, start: Int, uncompressedLength: UInt32) {
+        entries.append(PackBlobEntry(type: type, length: UInt32(size - start), uncompressedLength: uncompressedLength,
+                                     id: id, offset: UInt32(start)))
+    }
+
     /// Appends the sealed header and its length; the pack's ID is the hash of all of it.
     func finish(cipher: Cipher) throws -> FinishedPack {
         var tail = cipher.seal(PackHeader.encode(entries))
@@ -54,11 +67,13 @@ final class Packer {
         hasher.update(tail)
         size += tail.count
         close(fd)
+        fd = -1  // deinit must not close a number another file may have by now
         return FinishedPack(id: hasher.finalize(), file: SpooledFile(path: path, size: size), blobs: entries, type: type)
     }
 
     /// Deletes the spool file of a pack that will not be stored.
     func discard() {
+        if fd >= 0 { close(fd); fd = -1 }
         unlink(path)
     }
 }

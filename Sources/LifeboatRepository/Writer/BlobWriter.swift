@@ -1,0 +1,82 @@
+public import LifeboatCore
+
+/// Writes new blobs into packs of its own, for one thread.
+///
+/// Each blob is compressed, encrypted and written to the pack's spool file in 256 KiB
+/// pieces, so no second copy of a chunk is ever held and no lock is taken while writing;
+/// only the deduplication check and finished packs go through the shared `BlobSaver`.
+/// Data and tree blobs go to separate packs, as format version 2 requires.
+public final class BlobWriter {
+    public let saver: BlobSaver
+    private let sealer: StreamingSealer
+    private let headerCipher: Cipher
+    private let compressor: ZstdCompressor
+    private var piece: [UInt8] = []
+    private var packers: [BlobType: Packer] = [:]
+
+    public init(saver: BlobSaver, compressionLevel: Int32 = 3) {
+        self.saver = saver
+        let key = saver.repository.masterKey
+        sealer = StreamingSealer(key: key)
+        headerCipher = Cipher(key: key)
+        compressor = ZstdCompressor(level: compressionLevel)
+    }
+
+    deinit {
+        for packer in packers.values { packer.discard() }
+    }
+
+    /// Stores a blob unless the repository has it or another writer is storing it.
+    /// Blocks while too many finished packs wait for upload.
+    /// - Returns: whether the blob was new.
+    @discardableResult
+    public func save(_ type: BlobType, id: ID, plaintext: UnsafeRawBufferPointer) throws -> Bool {
+        precondition(plaintext.count > 0, "empty blobs are never stored")
+        guard saver.reserve(id, type: type) else { return false }
+        let compress = saver.repository.version >= 2
+        if saver.dryRun {
+            var stored = 32
+            if compress { compressor.compress(plaintext, into: &piece) { stored += $0.count } } else { stored += plaintext.count }
+            saver.account(type, plaintextBytes: plaintext.count, storedBytes: stored)
+            return true
+        }
+        let packer = try packers[type] ?? Packer(type: type, spoolDirectory: saver.repository.backend.spoolDirectory)
+        packers[type] = packer
+        let start = packer.size
+        try sealer.begin().withUnsafeBytes { try packer.write($0) }
+        if compress {
+            try compressor.compress(plaintext, into: &piece) { out in
+                sealer.update(out)
+                try packer.write(UnsafeRawBufferPointer(out))
+            }
+        } else {
+            if piece.count < 256 << 10 { piece = [UInt8](repeating: 0, count: 256 << 10) }
+            var offset = 0
+            while offset < plaintext.count {
+                let n = min(piece.count, plaintext.count - offset)
+                try piece.withUnsafeMutableBytes { out in
+                    let slice = UnsafeMutableRawBufferPointer(rebasing: out[0..<n])
+                    slice.copyMemory(from: UnsafeRawBufferPointer(rebasing: plaintext[offset..<offset + n]))
+                    sealer.update(slice)
+                    try packer.write(UnsafeRawBufferPointer(slice))
+                }
+                offset += n
+            }
+        }
+        try sealer.finish().withUnsafeBytes { try packer.write($0) }
+        packer.endBlob(id: id, start: start, uncompressedLength: compress ? UInt32(plaintext.count) : 0)
+        saver.account(type, plaintextBytes: plaintext.count, storedBytes: packer.size - start)
+        if packer.size >= saver.packSize {
+            packers[type] = nil
+            try saver.enqueue(packer.finish(cipher: headerCipher))
+        }
+        return true
+    }
+
+    /// Finishes the open packs and hands them to the uploader.
+    public func flush() throws {
+        let open = packers.values.filter { !$0.isEmpty }
+        packers = [:]
+        for packer in open { try saver.enqueue(packer.finish(cipher: headerCipher)) }
+    }
+}
