@@ -232,6 +232,11 @@ public enum BlobCodec {
     /// Verifies the MAC, decrypts, decompresses and checks the SHA-256 of a stored blob.
     public static func open(_ sealed: [UInt8], id: ID, location: BlobLocation, cipher: Cipher,
                             decompressor: ZstdDecompressor) throws -> [UInt8] {
+        try sealed.withUnsafeBytes { try open($0, id: id, location: location, cipher: cipher, decompressor: decompressor) }
+    }
+
+    public static func open(_ sealed: UnsafeRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
+                            decompressor: ZstdDecompressor) throws -> [UInt8] {
         let what = "\(location.type) blob \(id.short) in pack \(location.pack.short)"
         let plain: [UInt8]
         do {

@@ -168,9 +168,10 @@ public struct Restorer: Sendable {
                     let decompressor = ZstdDecompressor()
                     for blob in run {
                         let from = Int(blob.location.offset) - start
-                        let sealed = Array(bytes[from..<from + Int(blob.location.length)])
-                        let plain = try BlobCodec.open(sealed, id: blob.id, location: blob.location, cipher: cipher,
-                                                       decompressor: decompressor)
+                        let plain = try bytes.withUnsafeBytes { raw in
+                            try BlobCodec.open(UnsafeRawBufferPointer(rebasing: raw[from..<from + Int(blob.location.length)]),
+                                               id: blob.id, location: blob.location, cipher: cipher, decompressor: decompressor)
+                        }
                         for target in blob.targets { try writer.write(plain, file: target.file, offset: target.offset) }
                     }
                 }

@@ -22,6 +22,9 @@ final class Packer {
     private let hasher = SHA256()
     private(set) var entries: [PackBlobEntry] = []
     private(set) var size = 0
+    /// Small writes (IVs, tags, small blobs) are gathered here: one syscall per 512 KiB.
+    private var pending: [UInt8] = []
+    private static let flushSize = 512 << 10
 
     init(type: BlobType, spoolDirectory: String) throws {
         self.type = type
@@ -37,19 +40,22 @@ final class Packer {
 
     var isEmpty: Bool { entries.isEmpty }
 
-    func append(sealed: UnsafeRawBufferPointer, id: ID, uncompressedLength: UInt32) throws {
-        try writeAll(fd, sealed, path: path)
-        hasher.update(sealed)
-        entries.append(PackBlobEntry(type: type, length: UInt32(sealed.count), uncompressedLength: uncompressedLength,
-                                     id: id, offset: UInt32(size)))
-        size += sealed.count
-    }
-
     /// Appends part of a blob being streamed in; `endBlob` records it.
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try writeAll(fd, bytes, path: path)
         hasher.update(bytes)
         size += bytes.count
+        if pending.count + bytes.count > Self.flushSize { try flushPending() }
+        if bytes.count >= Self.flushSize {
+            try writeAll(fd, bytes, path: path)
+        } else {
+            pending.append(contentsOf: bytes)
+        }
+    }
+
+    private func flushPending() throws {
+        guard !pending.isEmpty else { return }
+        try pending.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        pending.removeAll(keepingCapacity: true)
     }
 
     /// Records the blob written since offset `start`.
@@ -63,9 +69,8 @@ final class Packer {
         var tail = cipher.seal(PackHeader.encode(entries))
         let headerLength = UInt32(tail.count)
         withUnsafeBytes(of: headerLength.littleEndian) { tail.append(contentsOf: $0) }
-        try tail.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-        hasher.update(tail)
-        size += tail.count
+        try tail.withUnsafeBytes { try write($0) }
+        try flushPending()
         close(fd)
         fd = -1  // deinit must not close a number another file may have by now
         return FinishedPack(id: hasher.finalize(), file: SpooledFile(path: path, size: size), blobs: entries, type: type)
