@@ -14,6 +14,9 @@ public final class Repository: Sendable {
     /// The key file that opened the repository.
     public let keyName: String
     public let gear: GearTable
+    /// Reusable cipher and zstd contexts for loading blobs (creating them costs more than
+    /// opening a small tree).
+    let decoders: DecoderPool
 
     public var version: Int { config.version }
     public var location: String { backend.location }
@@ -29,6 +32,7 @@ public final class Repository: Sendable {
         self.masterKey = masterKey
         self.keyName = keyName
         self.gear = GearTable(seed: config.chunkerPolynomial)
+        self.decoders = DecoderPool(key: masterKey)
     }
 
     // MARK: - Init and open
@@ -204,8 +208,8 @@ public final class Repository: Sendable {
             do {
                 let sealed = try await backend.load(FileHandle(.pack, location.pack), offset: Int(location.offset),
                                                     length: Int(location.length))
-                return try BlobCodec.open(sealed, id: id, location: location, cipher: Cipher(key: masterKey),
-                                          decompressor: ZstdDecompressor())
+                return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher,
+                                                             decompressor: $0.decompressor) }
             } catch {
                 lastError = error
             }
@@ -290,4 +294,24 @@ public func currentHostname() -> String {
 public func currentUsername() -> String {
     if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
     return "uid\(geteuid())"
+}
+
+/// A few cipher + decompressor pairs, lent out one call at a time.
+final class DecoderPool: Sendable {
+    final class Decoder {
+        let cipher: Cipher
+        let decompressor = ZstdDecompressor()
+        init(key: CryptoKey) { cipher = Cipher(key: key) }
+    }
+
+    private let key: CryptoKey
+    private let free = Locked<[Decoder]>([])
+
+    init(key: CryptoKey) { self.key = key }
+
+    func use<T>(_ body: (Decoder) throws -> T) rethrows -> T {
+        let decoder = free.withLock { $0.popLast() } ?? Decoder(key: key)
+        defer { free.withLock { if $0.count < 8 { $0.append(decoder) } } }
+        return try body(decoder)
+    }
 }

@@ -88,9 +88,10 @@ struct BackupCommand: AsyncParsableCommand {
                     options.parent = try SnapshotSelector(parsing: parentRef).resolve(in: try await repository.snapshots()).id
                 }
                 let index = try await repository.loadIndex()
-                let progress = BackupProgress()
+                // Progress costs a second walk (for totals and ETA): only for a person watching.
+                let progress = output.showsProgress ? BackupProgress() : nil
                 let final = options
-                return try await withProgress(output, line: { elapsed in progressLine(progress.counters, elapsed) }) {
+                return try await withProgress(output, line: { elapsed in progressLine(progress!.counters, elapsed) }) {
                     try await Archiver(repository: repository).backup(final, index: index, progress: progress)
                 }
             }
