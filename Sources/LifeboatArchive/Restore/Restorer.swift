@@ -150,10 +150,9 @@ public struct Restorer: Sendable {
                     continue
                 }
                 guard let location = index.lookup(chunk.id, type: .data) else { continue }
-                var list = byPack[location.pack] ?? []
-                seen[chunk.id] = (location.pack, list.count)
-                list.append(BlobWork(id: chunk.id, location: location, targets: [(fileIndex, chunk.offset)]))
-                byPack[location.pack] = list
+                // Mutate in place: copying the list out and back would make this quadratic.
+                seen[chunk.id] = (location.pack, byPack[location.pack]?.count ?? 0)
+                byPack[location.pack, default: []].append(BlobWork(id: chunk.id, location: location, targets: [(fileIndex, chunk.offset)]))
             }
         }
         let packs = byPack.map { (pack: $0.key, blobs: $0.value.sorted { $0.location.offset < $1.location.offset }) }
