@@ -1,0 +1,262 @@
+import Foundation
+import Testing
+import LifeboatCore
+import LifeboatRepository
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bad input through the real executable: each case must give a clear message, the
+/// documented exit code, no crash, and leave the repository as it was.
+@Suite("CLI bad input", .serialized)
+struct BadInputTests {
+    @Test func wrongPasswordExits12AndChangesNothing() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "hello")
+        try w.backup()
+        let before = w.repoHash
+        for command in [["snapshots"], ["backup", "."], ["restore", "latest", "--target", w.path("t")], ["check"]] {
+            let r = try w.lifeboat(command, environment: ["LIFEBOAT_PASSWORD": "not the password"])
+            expectCLIFailure(r, code: 12, mentions: ["wrong password", w.repo])
+            #expect(r.stderr.contains("hint:"), "\(r.summary)")
+        }
+        #expect(w.repoHash == before)
+        #expect(!FileManager.default.fileExists(atPath: w.path("t/a.txt")))
+    }
+
+    @Test func notARepositoryExits10() throws {
+        let w = try CLIWorkspace()
+        // A missing directory, an empty one and one with unrelated files.
+        let empty = w.path("empty"), junk = w.path("junk")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        try w.write("junk/notes.txt", "not a repository")
+        let junkBefore = CLIWorkspace.hashTree(junk)
+        for location in [w.path("missing"), empty, junk] {
+            for command in [["snapshots"], ["backup", "."], ["check"], ["restore", "latest", "--target", w.path("t")]] {
+                let r = try CLIRunner.run(["-r", location] + command, environment: w.env, directory: w.source)
+                expectCLIFailure(r, code: 10, mentions: ["no repository", location])
+                #expect(r.stderr.contains("lifeboat init"), "hint missing: \(r.summary)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: w.path("missing")))
+        #expect(CLIWorkspace.hashTree(empty).isEmpty)
+        #expect(CLIWorkspace.hashTree(junk) == junkBefore)
+    }
+
+    @Test func initTwiceFailsAndLeavesTheRepositoryAlone() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "x")
+        try w.backup()
+        let before = w.repoHash
+        let r = try w.lifeboat(["init"])
+        expectCLIFailure(r, code: 1, mentions: ["already exists", w.repo])
+        let other = try w.lifeboat(["init"], environment: ["LIFEBOAT_PASSWORD": "another password"])
+        expectCLIFailure(other, code: 1, mentions: ["already exists"])
+        #expect(w.repoHash == before)
+        try w.ok(["check", "--read-data"])
+    }
+
+    /// Two snapshots whose data lie in different packs: `a` (snapshot 1) and `b` (snapshot 2).
+    /// Returns the pack that holds b's data (the largest pack the second backup added).
+    private func twoSnapshots(_ w: CLIWorkspace) throws -> (first: String, second: String, bPack: String, aBytes: [UInt8], bBytes: [UInt8]) {
+        try w.initialize()
+        var gen = CLISeededBytes(seed: 7)
+        let aBytes = gen.bytes(150_000), bBytes = gen.bytes(300_000)
+        try w.write("a/a.bin", aBytes)
+        try w.write("b/b.bin", bBytes)
+        let first = try w.ok(["--json", "backup", "a"]).lastObject()["snapshot_id"] as? String ?? ""
+        let packsBefore = Set(w.repoFiles("data"))
+        let second = try w.ok(["--json", "backup", "b"]).lastObject()["snapshot_id"] as? String ?? ""
+        let added = Set(w.repoFiles("data")).subtracting(packsBefore)
+        let bPack = try #require(added.max { cliFileSize($0) < cliFileSize($1) })
+        #expect(cliFileSize(bPack) > 300_000)
+        return (first, second, bPack, aBytes, bBytes)
+    }
+
+    @Test func flippedByteInAPackIsFoundAndContained() throws {
+        let w = try CLIWorkspace()
+        let s = try twoSnapshots(w)
+        var bytes = try #require(w.read(s.bPack))
+        bytes[1000] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: s.bPack))
+        let packID = String((s.bPack as NSString).lastPathComponent.prefix(8))
+        let before = w.repoHash
+
+        try w.ok(["check"])  // structure only: the pack still has the right size
+        let check = try w.lifeboat(["check", "--read-data"])
+        expectCLIFailure(check, code: 1, mentions: [packID])
+        #expect(check.stderr.lowercased().contains("damaged"), "\(check.summary)")
+
+        let restoreB = try w.lifeboat(["restore", s.second, "--target", w.path("tb")])
+        expectCLIFailure(restoreB, code: 1, mentions: [packID, "damaged"])
+        #expect(restoreB.stderr.contains("check --read-data"), "hint missing: \(restoreB.summary)")
+
+        try w.ok(["restore", s.first, "--target", w.path("ta")])
+        #expect(w.read(w.path("ta/a/a.bin")) == s.aBytes)
+        #expect(w.repoHash == before)
+    }
+
+    @Test func truncatedIndexFileIsNamed() throws {
+        let w = try CLIWorkspace()
+        let s = try twoSnapshots(w)
+        let indexFile = try #require(w.repoFiles("index").first)
+        let bytes = try #require(w.read(indexFile))
+        try Data(bytes.prefix(bytes.count / 2)).write(to: URL(fileURLWithPath: indexFile))
+        let indexID = String((indexFile as NSString).lastPathComponent.prefix(8))
+        let before = w.repoHash
+
+        let check = try w.lifeboat(["check"])
+        expectCLIFailure(check, code: 1, mentions: ["index", indexID])
+        let restore = try w.lifeboat(["restore", s.second, "--target", w.path("t")])
+        expectCLIFailure(restore, code: 1, mentions: ["index", indexID])
+        let dump = try w.lifeboat(["dump", s.second, "/b/b.bin"])
+        expectCLIFailure(dump, code: 1, mentions: ["index", indexID])
+        #expect(dump.stdout.isEmpty)
+        #expect(w.repoHash == before)
+    }
+
+    @Test func missingPackIsNamed() throws {
+        let w = try CLIWorkspace()
+        let s = try twoSnapshots(w)
+        try FileManager.default.removeItem(atPath: s.bPack)
+        let packID = String((s.bPack as NSString).lastPathComponent.prefix(8))
+        let before = w.repoHash
+
+        let check = try w.lifeboat(["check"])
+        expectCLIFailure(check, code: 1, mentions: [packID])
+        #expect(check.stderr.contains("does not exist"), "\(check.summary)")
+        let restore = try w.lifeboat(["restore", s.second, "--target", w.path("tb")])
+        expectCLIFailure(restore, code: 1, mentions: [packID])
+        try w.ok(["restore", s.first, "--target", w.path("ta")])
+        #expect(w.read(w.path("ta/a/a.bin")) == s.aBytes)
+        #expect(w.repoHash == before)
+    }
+
+    @Test func unreadableSourceFileGivesExit3AndASnapshotWithoutIt() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("ok1.txt", "first")
+        try w.write("dir/ok2.txt", "second")
+        try w.write("secret.txt", "you cannot read me")
+        // The backup runs as nobody (tests run as root, which reads everything).
+        for p in [w.root, w.repo, w.source] { #expect(chmod(p, 0o755) == 0) }
+        let chown = try Process.run(URL(fileURLWithPath: "/bin/chown"), arguments: ["-R", "65534:65534", w.repo, w.source])
+        chown.waitUntilExit()
+        #expect(chown.terminationStatus == 0)
+        #expect(chmod(w.source + "/secret.txt", 0) == 0)
+
+        let r = try w.lifeboat(["backup", "."], asNobody: true)
+        expectCLIFailure(r, code: 3, mentions: ["secret.txt", "could not be read"])
+        #expect(r.stderr.contains("saved"), "\(r.summary)")
+
+        let ls = try w.ok(["ls", "latest", "--recursive"])
+        #expect(ls.out.contains("ok1.txt") && ls.out.contains("ok2.txt"), "\(ls.summary)")
+        #expect(!ls.out.contains("secret.txt"), "the unreadable file must not be in the snapshot: \(ls.summary)")
+        try w.ok(["restore", "latest", "--target", w.path("t")])
+        #expect(w.read(w.path("t/ok1.txt")) == Array("first".utf8))
+        #expect(w.read(w.path("t/dir/ok2.txt")) == Array("second".utf8))
+        #expect(!FileManager.default.fileExists(atPath: w.path("t/secret.txt")))
+        try w.ok(["check", "--read-data"])
+    }
+
+    @Test func restoreIntoANonEmptyTargetRefusesUnlessOverwrite() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "from the snapshot")
+        try w.write("sub/b.txt", "also from the snapshot")
+        try w.backup()
+        let target = w.path("t")
+        try w.write("a.txt", "precious local edit", in: target)
+        let before = w.repoHash
+
+        let r = try w.lifeboat(["restore", "latest", "--target", target])
+        expectCLIFailure(r, code: 1, mentions: ["already contains", "a.txt", "--overwrite"])
+        #expect(w.read(target + "/a.txt") == Array("precious local edit".utf8))
+        #expect(!FileManager.default.fileExists(atPath: target + "/sub/b.txt"), "restore must not start when it refuses")
+
+        try w.ok(["restore", "latest", "--target", target, "--overwrite"])
+        #expect(w.read(target + "/a.txt") == Array("from the snapshot".utf8))
+        #expect(w.read(target + "/sub/b.txt") == Array("also from the snapshot".utf8))
+        #expect(w.repoHash == before)
+    }
+
+    @Test func badPointInTime() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "x")
+        try w.backup()
+        let before = w.repoHash
+        for bad in ["yesterday", "2026-13-01T00:00:00Z", "2026-11-01"] {
+            let r = try w.lifeboat(["restore", "latest", "--at", bad, "--target", w.path("t")])
+            expectCLIFailure(r, code: 1, mentions: ["--at", bad, "RFC 3339"])
+        }
+        let early = try w.lifeboat(["restore", "latest", "--at", "2001-01-01T00:00:00Z", "--target", w.path("t")])
+        expectCLIFailure(early, code: 1, mentions: ["no snapshot", "2001-01-01"])
+        #expect(!FileManager.default.fileExists(atPath: w.path("t/a.txt")))
+        #expect(w.repoHash == before)
+    }
+
+    @Test func ambiguousAndUnknownSnapshotPrefixes() async throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "x")
+        let first = try w.backup().id
+        // Add snapshots (same tree, other times) until two IDs share their first hex digit.
+        let repository = try await Repository.open(backend: LocalBackend(path: w.repo), password: Array(w.password.utf8))
+        let base = try await repository.loadSnapshot(try #require(ID(hex: first)))
+        var ids = [first]
+        var shared: Character?
+        var second = 1
+        while shared == nil {
+            var s = base
+            s.time = Timestamp(seconds: base.time.seconds + Int64(second))
+            second += 1
+            let id = try await repository.saveSnapshot(s).hex
+            if ids.contains(where: { $0.first == id.first }) { shared = id.first }
+            ids.append(id)
+        }
+        let before = w.repoHash
+        let prefix = String(shared!)
+        let ambiguous = try w.lifeboat(["restore", prefix, "--target", w.path("t")])
+        expectCLIFailure(ambiguous, code: 1, mentions: ["ambiguous", prefix])
+        let unknownPrefix = try #require("0123456789abcdef".map { String($0) + "f0f0" }.first { p in !ids.contains { $0.hasPrefix(p) } })
+        let unknown = try w.lifeboat(["dump", unknownPrefix, "/a.txt"])
+        expectCLIFailure(unknown, code: 1, mentions: ["no snapshot", unknownPrefix])
+        let garbage = try w.lifeboat(["ls", "not-an-id"])
+        expectCLIFailure(garbage, code: 1, mentions: ["not-an-id"])
+        #expect(!FileManager.default.fileExists(atPath: w.path("t")))
+        #expect(w.repoHash == before)
+    }
+
+    @Test func staleLockOfADeadProcessBlocksUntilUnlock() async throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "x")
+        // A PID that existed and is gone.
+        let gone = try Process.run(URL(fileURLWithPath: "/bin/true"), arguments: [])
+        gone.waitUntilExit()
+        let deadPID = gone.processIdentifier
+        #expect(kill(deadPID, 0) != 0)
+        let repository = try await Repository.open(backend: LocalBackend(path: w.repo), password: Array(w.password.utf8))
+        let info = LockInfo(time: .now(), exclusive: true, hostname: currentHostname(), username: "ghost", pid: deadPID)
+        _ = try await repository.saveUnpacked(.lock, json: info.encoded())
+        let before = w.repoHash
+
+        let r = try w.lifeboat(["backup", "."])
+        expectCLIFailure(r, code: 11, mentions: ["locked", "ghost", "PID \(deadPID)", "lifeboat unlock"])
+        #expect(w.repoHash == before, "a refused backup must not write anything")
+        #expect(w.repoFiles("snapshots").isEmpty)
+
+        let unlock = try w.ok(["unlock"])
+        #expect(unlock.out.contains("removed 1 lock"), "\(unlock.summary)")
+        #expect(w.repoFiles("locks").isEmpty)
+        try w.backup()
+        #expect(w.repoFiles("snapshots").count == 1)
+    }
+}
+
+func cliFileSize(_ path: String) -> Int {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+}
