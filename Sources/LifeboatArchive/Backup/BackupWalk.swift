@@ -239,6 +239,8 @@ final class BackupWalk: @unchecked Sendable {
             return
         }
         if status.links > 1, let shared = hardLinks[HardLinkKey(device: status.device, inode: status.inode)] {
+            // Another path of a file read above: not read again, but counted like restic counts it.
+            if previous == nil { summary.filesNew += 1 } else { summary.filesChanged += 1 }
             build.files.append((build.nodes.count, shared))
             build.nodes.append(node)
             progress?.update { $0.filesDone += 1; $0.bytesDone += status.size }
