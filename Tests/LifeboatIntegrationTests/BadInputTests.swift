@@ -294,3 +294,166 @@ struct BadInputCraftedTests {
         #expect(w.repoHash == before)
     }
 }
+
+@Suite("CLI bad input: more cases", .serialized)
+struct BadInputMoreTests {
+    @Test(arguments: ["start", "header"])
+    func flippedByteAnywhereInAPackIsFoundByReadData(_ where_: String) throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        var gen = CLISeededBytes(seed: 5)
+        try w.write("f.bin", gen.bytes(200_000))
+        try w.backup()
+        let pack = try #require(w.repoFiles("data").max { cliFileSize($0) < cliFileSize($1) })
+        var bytes = try #require(w.read(pack))
+        let offset = where_ == "start" ? 0 : bytes.count - 2
+        bytes[offset] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: pack))
+        let before = w.repoHash
+        let r = try w.lifeboat(["check", "--read-data"])
+        expectCLIFailure(r, code: 1, mentions: [String((pack as NSString).lastPathComponent.prefix(8))])
+        let subset = try w.lifeboat(["check", "--read-data-subset", "100%"])
+        expectCLIFailure(subset, code: 1, mentions: [String((pack as NSString).lastPathComponent.prefix(8))])
+        #expect(w.repoHash == before)
+    }
+
+    @Test func dumpOfADamagedFileFails() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        var gen = CLISeededBytes(seed: 6)
+        try w.write("f.bin", gen.bytes(200_000))
+        try w.backup()
+        let pack = try #require(w.repoFiles("data").max { cliFileSize($0) < cliFileSize($1) })
+        var bytes = try #require(w.read(pack))
+        bytes[5000] ^= 0x80
+        try Data(bytes).write(to: URL(fileURLWithPath: pack))
+        let r = try w.lifeboat(["dump", "latest", "/f.bin"])
+        expectCLIFailure(r, code: 1, mentions: ["damaged", String((pack as NSString).lastPathComponent.prefix(8))])
+    }
+
+    @Test func damagedSnapshotFileIsNamed() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "a")
+        let id = try w.backup().id
+        let file = w.repo + "/snapshots/" + id
+        var bytes = try #require(w.read(file))
+        bytes[bytes.count / 2] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let before = w.repoHash
+        let r = try w.lifeboat(["snapshots"])
+        expectCLIFailure(r, code: 1, mentions: [String(id.prefix(8))])
+        let check = try w.lifeboat(["check"])
+        expectCLIFailure(check, code: 1, mentions: [String(id.prefix(8))])
+        #expect(w.repoHash == before)
+    }
+
+    @Test func damagedConfigAndKeys() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        let config = w.repo + "/config"
+        let original = try #require(w.read(config))
+        try Data(original.prefix(10)).write(to: URL(fileURLWithPath: config))
+        let r = try w.lifeboat(["snapshots"])
+        expectCLIFailure(r, code: 1, mentions: ["config"])
+        try Data(original).write(to: URL(fileURLWithPath: config))
+
+        // A key file that is not JSON: no key opens, so the password is reported as wrong.
+        let key = try #require(w.repoFiles("keys").first)
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: key))
+        let k = try w.lifeboat(["snapshots"])
+        #expect(k.status == 12 || k.status == 1, "\(k.summary)")
+        #expect(k.stderr.contains("error:"), "\(k.summary)")
+    }
+
+    @Test func emptyPasswordIsRefused() throws {
+        let w = try CLIWorkspace()
+        let file = w.path("empty-pw")
+        try Data().write(to: URL(fileURLWithPath: file))
+        let r = try w.lifeboat(["--password-file", file, "init"], environment: [:])
+        expectCLIFailure(r, code: 1, mentions: ["empty password"])
+        #expect(!FileManager.default.fileExists(atPath: w.repo + "/config"))
+        let env = try w.lifeboat(["init"], environment: ["LIFEBOAT_PASSWORD": ""])
+        expectCLIFailure(env, code: 1, mentions: ["empty password"])
+        #expect(!FileManager.default.fileExists(atPath: w.repo + "/config"))
+    }
+
+    @Test func backupOfAMissingPathIsNamed() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        let before = w.repoHash
+        let r = try w.lifeboat(["backup", w.path("does-not-exist")])
+        #expect(r.status == 1, "\(r.summary)")
+        #expect(r.stderr.contains("does-not-exist"), "\(r.summary)")
+        #expect(w.repoFiles("snapshots").isEmpty)
+        #expect(w.repoHash == before)
+    }
+
+    @Test func repositoryPathThatIsAFile() throws {
+        let w = try CLIWorkspace()
+        try w.write("plain", "not a directory", in: w.root)
+        let r = try CLIRunner.run(["-r", w.path("plain"), "snapshots"], environment: w.env)
+        expectCLIFailure(r, code: 10, mentions: [w.path("plain")])
+        let i = try CLIRunner.run(["-r", w.path("plain"), "init"], environment: w.env)
+        expectCLIFailure(i, code: 1, mentions: [w.path("plain")])
+        #expect(w.read(w.path("plain")) == Array("not a directory".utf8))
+    }
+
+    @Test func badOptionValues() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "a")
+        try w.backup()
+        let before = w.repoHash
+        expectCLIFailure(try w.lifeboat(["check", "--read-data-subset", "7/3"]), code: 1, mentions: ["7/3"])
+        expectCLIFailure(try w.lifeboat(["check", "--read-data-subset", "abc"]), code: 1, mentions: ["abc"])
+        expectCLIFailure(try w.lifeboat(["backup", "--exclude-file", w.path("nope"), "."]), code: 1, mentions: [w.path("nope")])
+        expectCLIFailure(try w.lifeboat(["backup", "--time", "noon", "."]), code: 1, mentions: ["noon"])
+        expectCLIFailure(try w.lifeboat(["backup", "--parent", "ffffffffff", "."]), code: 1, mentions: ["ffffffffff"])
+        expectCLIFailure(try w.lifeboat(["cat", "blob", "abc"]), code: 1, mentions: ["64 hex"])
+        // The message names the first component that is missing.
+        expectCLIFailure(try w.lifeboat(["ls", "latest", "/no/such/path"]), code: 1, mentions: ["/no", "does not exist"])
+        expectCLIFailure(try w.lifeboat(["dump", "latest", "/missing.txt"]), code: 1, mentions: ["missing.txt"])
+        let usage = try w.lifeboat(["backup", "--no-such-option", "."])
+        #expect(usage.status != 0, "\(usage.summary)")
+        #expect(usage.stderr.contains("no-such-option"), "\(usage.summary)")
+        #expect(w.repoHash == before)
+    }
+
+    @Test func dryRunsWriteNothing() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "a")
+        try w.backup()
+        try w.write("b.txt", "new content")
+        let before = w.repoHash
+        let dry = try w.ok(["--json", "backup", "--dry-run", "."]).lastObject()
+        #expect(dry["dry_run"] as? Bool == true)
+        #expect(dry["files_new"] as? Int == 1)
+        #expect(dry["snapshot_id"] == nil)
+        #expect(w.repoHash == before, "backup --dry-run changed the repository")
+        try w.ok(["restore", "latest", "--dry-run", "--target", w.path("t")])
+        #expect(!FileManager.default.fileExists(atPath: w.path("t/a.txt")))
+        #expect(w.repoHash == before)
+    }
+
+    @Test func liveLockIsNotRemovedByUnlock() async throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "a")
+        let repository = try await Repository.open(backend: LocalBackend(path: w.repo), password: Array(w.password.utf8))
+        // This test process is alive: the lock is not stale.
+        let info = LockInfo(time: .now(), exclusive: true, hostname: currentHostname(), username: "busy", pid: getpid())
+        _ = try await repository.saveUnpacked(.lock, json: info.encoded())
+        let r = try w.lifeboat(["backup", "."])
+        expectCLIFailure(r, code: 11, mentions: ["busy", "PID \(getpid())"])
+        #expect(r.stderr.contains("wait"), "\(r.summary)")
+        try w.ok(["unlock"])
+        #expect(w.repoFiles("locks").count == 1, "unlock must keep a live lock")
+        // Reading commands take shared locks, which an exclusive lock also blocks.
+        expectCLIFailure(try w.lifeboat(["snapshots"]), code: 11, mentions: ["busy"])
+        try w.ok(["unlock", "--remove-all"])
+        #expect(w.repoFiles("locks").isEmpty)
+        try w.backup()
+    }
+}
