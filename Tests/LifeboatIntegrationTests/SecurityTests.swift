@@ -157,4 +157,50 @@ struct SecurityTests {
             expectCLIFailure(r, code: 1, mentions: ["x"])
         }
     }
+
+    /// The classic attack: a tree holding a symlink `a -> outside` and then a directory `a`
+    /// with a file in it (names need not be unique in a crafted tree).
+    @Test(arguments: [false, true])
+    func duplicateNameSymlinkThenDirectory(_ overwrite: Bool) async throws {
+        let w = try CLIWorkspace()
+        let outside = w.path("outside")
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let target = w.path("target")
+        let crafted = try await CLICraftedRepository(path: w.repo, password: w.password)
+        let link = crafted.symlink(Array("a".utf8), to: outside)
+        let dir = try crafted.dir(Array("a".utf8), [try crafted.file(Array("pwned.txt".utf8), "pwned")])
+        // Unsorted on purpose: the link comes first.
+        let root = try crafted.blob(.tree, Tree(nodes: [link, dir]).encoded())
+        _ = try await crafted.snapshot(root, time: 1_800_000_000)
+
+        let r = try w.lifeboat(["restore", "latest", "--target", target] + (overwrite ? ["--overwrite"] : []))
+        #expect(CLIWorkspace.hashTree(outside).isEmpty, "restore wrote through a restored symlink: \(r.summary)")
+        if r.status != 0 { expectCLIFailure(r, code: 1, mentions: []) }
+    }
+
+    /// `dump` of a hostile tree must not produce a tar whose entries escape the extraction directory.
+    @Test func dumpDoesNotEmitEscapingTarEntries() async throws {
+        let w = try CLIWorkspace()
+        let crafted = try await CLICraftedRepository(path: w.repo, password: w.password)
+        let root = try crafted.tree([
+            try crafted.file(Array("ok.txt".utf8), "fine"),
+            try crafted.dir(Array("..".utf8), [try crafted.file(Array("escaped.txt".utf8), "pwned")]),
+            try crafted.file(Array("/etc/evil".utf8), "pwned"),
+        ])
+        _ = try await crafted.snapshot(root, time: 1_800_000_000)
+        let tarPath = w.path("out.tar")
+        let r = try w.lifeboat(["dump", "latest", "/", "--target", tarPath])
+        if r.status == 0 {
+            let list = try CLIRunnerTools.run("/usr/bin/tar", ["-tf", tarPath])
+            for entry in list.output.split(separator: "\n") {
+                let parts = entry.split(separator: "/", omittingEmptySubsequences: false)
+                #expect(!entry.hasPrefix("/") && !parts.contains(".."), "tar entry escapes: \(entry)")
+            }
+        } else {
+            expectCLIFailure(r, code: 1, mentions: ["unsafe"])
+        }
+        // ls shows such a tree without crashing.
+        let ls = try w.lifeboat(["ls", "latest", "--recursive"])
+        #expect(ls.status == 0 || ls.status == 1, "\(ls.summary)")
+    }
 }
