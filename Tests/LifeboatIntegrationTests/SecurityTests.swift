@@ -203,4 +203,21 @@ struct SecurityTests {
         let ls = try w.lifeboat(["ls", "latest", "--recursive"])
         #expect(ls.status == 0 || ls.status == 1, "\(ls.summary)")
     }
+
+    /// A file in the target hard-linked to a file outside: --overwrite must replace the name,
+    /// not write into the shared inode.
+    @Test func hardLinkInTheTargetIsNotWrittenThrough() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("a.txt", "from the snapshot")
+        try w.backup()
+        let outside = w.path("outside")
+        try w.write("a.txt", "outside data", in: outside)
+        let target = w.path("target")
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        #expect(link(outside + "/a.txt", target + "/a.txt") == 0)
+        try w.ok(["restore", "latest", "--overwrite", "--target", target])
+        #expect(w.read(target + "/a.txt") == Array("from the snapshot".utf8))
+        #expect(w.read(outside + "/a.txt") == Array("outside data".utf8), "restore wrote through a hard link")
+    }
 }
