@@ -152,6 +152,16 @@ struct BadInputTests {
         expectCLIFailure(r, code: 3, mentions: ["secret.txt", "could not be read"])
         #expect(r.stderr.contains("saved"), "\(r.summary)")
 
+        // --json: the error as a JSON line, then the summary; -q: still the errors, nothing else.
+        let json = try w.lifeboat(["--json", "backup", "."], asNobody: true)
+        #expect(json.status == 3, "\(json.summary)")
+        let lines = json.jsonLines().compactMap { $0 as? [String: Any] }
+        #expect(lines.contains { $0["message_type"] as? String == "error" && "\($0)".contains("secret.txt") }, "\(json.summary)")
+        #expect(lines.last?["message_type"] as? String == "summary" && lines.last?["snapshot_id"] != nil, "\(json.summary)")
+        let quiet = try w.lifeboat(["-q", "backup", "."], asNobody: true)
+        #expect(quiet.status == 3 && quiet.stdout.isEmpty && quiet.stderr.contains("secret.txt"), "\(quiet.summary)")
+        #expect(w.repoFiles("snapshots").count == 3)
+
         let ls = try w.ok(["ls", "latest", "--recursive"])
         #expect(ls.out.contains("ok1.txt") && ls.out.contains("ok2.txt"), "\(ls.summary)")
         #expect(!ls.out.contains("secret.txt"), "the unreadable file must not be in the snapshot: \(ls.summary)")

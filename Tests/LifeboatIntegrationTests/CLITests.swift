@@ -46,6 +46,41 @@ struct CLITests {
         #expect((snapshotsAfter.first as? [Any])?.count == 1)
     }
 
+    @Test func jsonErrorsAreJSONOnStderr() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        let r = try w.lifeboat(["--json", "snapshots"], environment: ["LIFEBOAT_PASSWORD": "wrong"])
+        #expect(r.status == 12)
+        #expect(r.stdout.isEmpty)
+        let line = try #require(r.stderr.split(separator: "\n").last.map(String.init), "\(r.summary)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(r.summary)")
+        #expect(object["message_type"] as? String == "exit_error")
+        #expect(object["code"] as? Int == 12)
+        #expect((object["message"] as? String ?? "").contains("wrong password"))
+    }
+
+    @Test func lsLongCatAndVerify() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        try w.write("dir/file.txt", "twelve bytes")
+        let id = try w.backup().id
+        let long = try w.ok(["ls", "--long", "--recursive", "latest"])
+        let line = try #require(long.out.split(separator: "\n").first { $0.hasSuffix("file.txt") }, "\(long.summary)")
+        #expect(line.contains("12") && line.hasPrefix("-rw"), "ls --long line: \(line)")
+        // restic's rules: the whole snapshot without DIR; one level with DIR; all below with DIR --recursive.
+        #expect(try w.ok(["ls", "latest"]).out.contains("/dir/file.txt"))
+        let top = try w.ok(["ls", "latest", "/"])
+        #expect(top.out.contains("/dir") && !top.out.contains("file.txt"), "ls DIR lists one level: \(top.summary)")
+        #expect(try w.ok(["ls", "latest", "/", "--recursive"]).out.contains("/dir/file.txt"))
+        let config = try w.ok(["cat", "config"])
+        let object = try #require(try JSONSerialization.jsonObject(with: config.stdout) as? [String: Any])
+        #expect(object["version"] as? Int == 2)
+        let snapshot = try w.ok(["cat", "snapshot", String(id.prefix(10))])
+        #expect((try JSONSerialization.jsonObject(with: snapshot.stdout) as? [String: Any])?["tree"] != nil)
+        let verify = try w.ok(["restore", "latest", "--verify", "--target", w.path("t")])
+        #expect(verify.out.contains("verified 1 files"), "\(verify.summary)")
+    }
+
     @Test func quietPrintsNothingOnSuccess() throws {
         let w = try CLIWorkspace()
         try w.write("a.txt", "alpha")
