@@ -341,21 +341,44 @@ struct BadInputMoreTests {
         expectCLIFailure(r, code: 1, mentions: ["damaged", String((pack as NSString).lastPathComponent.prefix(8))])
     }
 
-    @Test func damagedSnapshotFileIsNamed() throws {
+    /// One damaged snapshot file is reported, and must not block listing, restoring the
+    /// others, or further backups (restic skips it the same way; `check` reports it).
+    @Test func damagedSnapshotFileIsNamedAndDoesNotBlockTheOthers() throws {
         let w = try CLIWorkspace()
         try w.initialize()
-        try w.write("a.txt", "a")
-        let id = try w.backup().id
-        let file = w.repo + "/snapshots/" + id
+        try w.write("a.txt", "first")
+        let good = try w.backup().id
+        try w.write("a.txt", "second")
+        let bad = try w.backup().id
+        let file = w.repo + "/snapshots/" + bad
         var bytes = try #require(w.read(file))
         bytes[bytes.count / 2] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: file))
         let before = w.repoHash
-        let r = try w.lifeboat(["snapshots"])
-        expectCLIFailure(r, code: 1, mentions: [String(id.prefix(8))])
+        let badShort = String(bad.prefix(8))
+
+        let list = try w.lifeboat(["snapshots"])
+        #expect(list.status == 0, "\(list.summary)")
+        #expect(list.out.contains(String(good.prefix(8))), "\(list.summary)")
+        #expect(list.stderr.contains("warning:") && list.stderr.contains(badShort), "\(list.summary)")
+        let json = try w.ok(["--json", "snapshots"]).jsonLines()
+        #expect(((json.first as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String } == [good])
+
+        try w.ok(["restore", String(good.prefix(10)), "--target", w.path("t1")])
+        #expect(w.read(w.path("t1/a.txt")) == Array("first".utf8))
+        try w.ok(["restore", "latest", "--target", w.path("t2")])
+        #expect(w.read(w.path("t2/a.txt")) == Array("first".utf8), "latest is the newest snapshot that can be read")
+        let restoreBad = try w.lifeboat(["restore", bad, "--target", w.path("t3")])
+        expectCLIFailure(restoreBad, code: 1, mentions: [badShort, "damaged"])
         let check = try w.lifeboat(["check"])
-        expectCLIFailure(check, code: 1, mentions: [String(id.prefix(8))])
+        expectCLIFailure(check, code: 1, mentions: [badShort])
         #expect(w.repoHash == before)
+
+        try w.write("a.txt", "third")
+        let next = try w.backup()
+        #expect(next.summary["parent"] as? String == good, "the parent is the newest readable snapshot")
+        try w.ok(["restore", "latest", "--target", w.path("t4")])
+        #expect(w.read(w.path("t4/a.txt")) == Array("third".utf8))
     }
 
     @Test func damagedConfigAndKeys() throws {
