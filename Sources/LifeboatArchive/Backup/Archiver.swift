@@ -90,7 +90,8 @@ public struct Archiver: Sendable {
         if let parent = options.parent { return parent }
         if options.force { return nil }
         let wanted = absolutePaths.sorted()
-        return try await repository.snapshots()
+        // A damaged snapshot cannot be a parent; skipping it costs only re-reading files.
+        return try await repository.readableSnapshots().snapshots
             .last { $0.snapshot.hostname == options.hostname && $0.snapshot.paths.sorted() == wanted }?.id
     }
 }
