@@ -98,6 +98,54 @@ struct BadInputTests {
         #expect(w.repoHash == before)
     }
 
+    @Test func flippedByteInATreePackIsNamed() throws {
+        let w = try CLIWorkspace()
+        let s = try twoSnapshots(w)
+        // Damage every small pack (trees of both snapshots), keep data packs intact.
+        let small = w.repoFiles("data").filter { cliFileSize($0) < 100_000 }
+        #expect(!small.isEmpty)
+        for pack in small {
+            var bytes = try #require(w.read(pack))
+            bytes[10] ^= 0x02
+            try Data(bytes).write(to: URL(fileURLWithPath: pack))
+        }
+        let before = w.repoHash
+        let check = try w.lifeboat(["check", "--read-data"])
+        expectCLIFailure(check, code: 1, mentions: small.map { String(($0 as NSString).lastPathComponent.prefix(8)) })
+        let restore = try w.lifeboat(["restore", s.second, "--target", w.path("t")])
+        expectCLIFailure(restore, code: 1, mentions: ["tree", "damaged"])
+        #expect(!FileManager.default.fileExists(atPath: w.path("t/b/b.bin")))
+        #expect(w.repoHash == before)
+    }
+
+    @Test func interruptedBackupLeavesARepositoryThatChecksClean() throws {
+        let w = try CLIWorkspace()
+        try w.initialize()
+        var gen = CLISeededBytes(seed: 8)
+        for i in 0..<8 { try w.write("f\(i).bin", gen.bytes(3 << 20)) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
+        process.arguments = ["-r", w.repo, "backup", "."]
+        process.environment = ["LIFEBOAT_PASSWORD": w.password, "LIFEBOAT_WORKERS": "2", "PATH": "/usr/bin:/bin"]
+        process.currentDirectoryURL = URL(fileURLWithPath: w.source)
+        process.standardOutput = Foundation.FileHandle.nullDevice
+        process.standardError = Foundation.FileHandle.nullDevice
+        try process.run()
+        // Interrupt once the backup is under way: the first pack is stored.
+        for _ in 0..<100 where w.repoFiles("data").isEmpty && process.isRunning { usleep(50_000) }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        // Interrupted: restic's exit code 130 after cleaning up (or 0 if it finished first).
+        #expect(process.terminationReason == .exit && (process.terminationStatus == 130 || process.terminationStatus == 0),
+                "exit \(process.terminationStatus), reason \(process.terminationReason.rawValue)")
+        let check = try w.ok(["check", "--read-data"])
+        #expect(!check.stderr.contains("error:"), "\(check.summary)")
+        #expect(w.repoFiles("locks").isEmpty, "an interrupted backup must remove its lock")
+        #expect(!FileManager.default.fileExists(atPath: w.repo + "/.lifeboat-tmp") || CLIWorkspace.hashTree(w.repo + "/.lifeboat-tmp").filter { !$0.key.hasSuffix("/") }.isEmpty,
+                "spooled pack files left behind")
+        try w.backup()
+    }
+
     @Test func truncatedIndexFileIsNamed() throws {
         let w = try CLIWorkspace()
         let s = try twoSnapshots(w)
