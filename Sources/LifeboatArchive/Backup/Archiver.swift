@@ -38,7 +38,11 @@ public struct Archiver: Sendable {
                     try await saver.runUploads()
                     return nil
                 }
-                let result = try await onDedicatedThread { try walk.run(parentTree: parentTree) }
+                let result = try await withTaskCancellationHandler {
+                    try await onDedicatedThread { try walk.run(parentTree: parentTree) }
+                } onCancel: {
+                    walk.cancel()
+                }
                 var out: BackupSummary?
                 for try await r in group { if let r { out = r } }
                 _ = out

@@ -76,6 +76,15 @@ final class BackupWalk: @unchecked Sendable {
         return summary
     }
 
+    /// Stops the run from any thread: the walker and the workers see the failure at their
+    /// next step, and open packs are discarded so nothing waits for an upload slot.
+    func cancel() {
+        if failure.set(LifeboatError(.interrupted, "the backup was interrupted; nothing was saved as a snapshot")) {
+            completion.fail()
+        }
+        saver.abandon()
+    }
+
     // MARK: - Workers and assembler
 
     private func work() {
