@@ -167,6 +167,24 @@ public final class Repository: Sendable {
         return loaded.map { (id: $0.0, snapshot: $0.1) }.sorted { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) }
     }
 
+    /// Every snapshot that can be read, sorted by time, plus the ones that cannot (damaged,
+    /// or gone since the listing) with the reason. For listing, selecting and finding a
+    /// parent, where one bad file must not hide all the others; `check` reports the damage.
+    public func readableSnapshots() async throws -> (snapshots: [(id: ID, snapshot: Snapshot)], damaged: [(id: ID, message: String)]) {
+        let ids = try await backend.list(.snapshot).compactMap { ID(hex: $0.name) }
+        let loaded = try await concurrentMap(ids, limit: max(4, backend.connections)) { id -> (ID, Snapshot?, String?) in
+            do {
+                return (id, try await self.loadSnapshot(id), nil)
+            } catch let error as LifeboatError where error.code == .corrupt || error.code == .notFound {
+                return (id, nil, error.message)
+            }
+        }
+        let good = loaded.compactMap { item in item.1.map { (id: item.0, snapshot: $0) } }
+            .sorted { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) }
+        let damaged = loaded.compactMap { item in item.2.map { (id: item.0, message: $0) } }.sorted { $0.id < $1.id }
+        return (good, damaged)
+    }
+
     // MARK: - Index
 
     public func loadIndexFile(_ id: ID) async throws -> IndexFile {

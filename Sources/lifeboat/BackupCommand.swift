@@ -85,7 +85,7 @@ struct BackupCommand: AsyncParsableCommand {
             let summary = try await global.withRepository { repository in
                 var options = prepared
                 if let parentRef {
-                    options.parent = try SnapshotSelector(parsing: parentRef).resolve(in: try await repository.snapshots()).id
+                    options.parent = try SnapshotSelector(parsing: parentRef).resolve(in: try await repository.readableSnapshots().snapshots).id
                 }
                 let index = try await repository.loadIndex()
                 // Progress costs a second walk (for totals and ETA): only for a person watching.

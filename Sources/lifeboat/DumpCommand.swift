@@ -26,7 +26,7 @@ struct DumpCommand: AsyncParsableCommand {
         let output = global.output
         try await runCommand(output) {
             try await global.withRepository { repository in
-                let chosen = try await selection.select(snapshot, in: repository)
+                let chosen = try await selection.select(snapshot, in: repository, output: output)
                 let index = try await repository.loadIndex()
                 let dumper = Dumper(repository: repository, index: index)
                 let components = chosen.subpath + pathComponents(Array(path.utf8))

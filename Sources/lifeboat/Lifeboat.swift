@@ -1,4 +1,6 @@
 import ArgumentParser
+import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,8 +30,30 @@ enum Main {
         // A fixed mmap threshold: glibc otherwise raises it after scrypt frees its 32 MiB, and
         // the pipeline's large buffers then stay in the heap and fragment it (peak RSS +50%).
         setMmapThreshold(256 << 10)
-        await Lifeboat.main(GlobalArguments.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+        let arguments = GlobalArguments.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
+        let command = Task { await Lifeboat.main(arguments) }
+        // Ctrl-C or SIGTERM cancels the command, which stops its work, removes its lock and
+        // exits with 130; a second signal exits at once.
+        let interrupts = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            // Not main-actor isolated: the handler runs on a global queue.
+            source.setEventHandler { @Sendable in
+                if Interrupts.first() { command.cancel() } else { _exit(130) }
+            }
+            source.resume()
+            return source
+        }
+        await command.value
+        _ = interrupts
     }
+}
+
+/// Counts interrupt signals.
+enum Interrupts {
+    private static let count = Mutex(0)
+    /// True for the first signal only.
+    static func first() -> Bool { count.withLock { $0 += 1; return $0 == 1 } }
 }
 
 /// restic users type global options before the command (`lifeboat -r REPO backup …`);

@@ -27,7 +27,7 @@ struct LsCommand: AsyncParsableCommand {
         let output = global.output
         try await runCommand(output) {
             try await global.withRepository { repository in
-                let chosen = try await selection.select(snapshot, in: repository)
+                let chosen = try await selection.select(snapshot, in: repository, output: output)
                 let index = try await repository.loadIndex()
                 let start = chosen.subpath + pathComponents(Array((dir ?? "").utf8))
                 let node = try await Dumper(repository: repository, index: index).node(at: start, in: chosen.snapshot.tree)

@@ -9,6 +9,16 @@ struct PasswordSource {
     let options: GlobalOptions
 
     func read(confirm: Bool) throws -> [UInt8] {
+        let password = try readAny(confirm: confirm)
+        // restic refuses empty passwords from every source, and so do we.
+        guard !password.isEmpty else {
+            throw LifeboatError(.invalidArgument, "an empty password is not allowed",
+                                hint: "check the password file, command or variable you gave")
+        }
+        return password
+    }
+
+    private func readAny(confirm: Bool) throws -> [UInt8] {
         if let command = options.passwordCommand ?? environment("LIFEBOAT_PASSWORD_COMMAND") ?? environment("RESTIC_PASSWORD_COMMAND") {
             return try run(command)
         }

@@ -51,7 +51,7 @@ struct RestoreCommand: AsyncParsableCommand {
             options.workers = max(2, global.workerCount)
             let prepared = options
             let (id, summary) = try await global.withRepository { repository in
-                let chosen = try await selection.select(snapshot, in: repository)
+                let chosen = try await selection.select(snapshot, in: repository, output: output)
                 var options = prepared
                 options.subpath = chosen.subpath
                 let index = try await repository.loadIndex()

@@ -26,10 +26,29 @@ struct SnapshotFilterOptions: ParsableArguments {
         return t
     }
 
-    func select(_ text: String, in repository: Repository) async throws -> (id: ID, snapshot: Snapshot, subpath: [[UInt8]]) {
+    func select(_ text: String, in repository: Repository, output: Output) async throws -> (id: ID, snapshot: Snapshot, subpath: [[UInt8]]) {
         let selector = SnapshotSelector(parsing: text)
-        let chosen = try selector.resolve(in: try await repository.snapshots(), filter: filter, at: try instant())
+        let (readable, damaged) = try await repository.readableSnapshots()
+        warnAboutDamaged(damaged, output: output)
+        let chosen: (id: ID, snapshot: Snapshot)
+        do {
+            chosen = try selector.resolve(in: readable, filter: filter, at: try instant())
+        } catch let error as LifeboatError where error.code == .notFound {
+            let prefix = selector.reference.lowercased()
+            if prefix != "latest", let hit = damaged.first(where: { $0.id.hex.hasPrefix(prefix) }) {
+                throw LifeboatError(.corrupt, "snapshot \(hit.id.short) is damaged: \(hit.message)",
+                                    hint: "run `lifeboat check`; other snapshots can still be restored")
+            }
+            throw error
+        }
         return (chosen.id, chosen.snapshot, selector.subpathComponents)
+    }
+}
+
+/// Tells about snapshot files that cannot be read (they are skipped, as restic skips them).
+func warnAboutDamaged(_ damaged: [(id: ID, message: String)], output: Output) {
+    for d in damaged {
+        output.warning("snapshot \(d.id.short) cannot be read and is skipped: \(d.message)")
     }
 }
 

@@ -17,9 +17,11 @@ struct SnapshotsCommand: AsyncParsableCommand {
     func run() async throws {
         let output = global.output
         try await runCommand(output) {
-            let (all, location) = try await global.withRepository { repository in
-                (try await repository.snapshots(), repository.location)
+            let (readable, location) = try await global.withRepository { repository in
+                (try await repository.readableSnapshots(), repository.location)
             }
+            let all = readable.snapshots
+            warnAboutDamaged(readable.damaged, output: output)
             let at = try selection.instant()
             var list = all.filter { selection.filter.matches($0.snapshot) && (at == nil || $0.snapshot.time <= at!) }
             if !ids.isEmpty {

@@ -38,7 +38,11 @@ public struct Archiver: Sendable {
                     try await saver.runUploads()
                     return nil
                 }
-                let result = try await onDedicatedThread { try walk.run(parentTree: parentTree) }
+                let result = try await withTaskCancellationHandler {
+                    try await onDedicatedThread { try walk.run(parentTree: parentTree) }
+                } onCancel: {
+                    walk.cancel()
+                }
                 var out: BackupSummary?
                 for try await r in group { if let r { out = r } }
                 _ = out
@@ -90,7 +94,8 @@ public struct Archiver: Sendable {
         if let parent = options.parent { return parent }
         if options.force { return nil }
         let wanted = absolutePaths.sorted()
-        return try await repository.snapshots()
+        // A damaged snapshot cannot be a parent; skipping it costs only re-reading files.
+        return try await repository.readableSnapshots().snapshots
             .last { $0.snapshot.hostname == options.hostname && $0.snapshot.paths.sorted() == wanted }?.id
     }
 }

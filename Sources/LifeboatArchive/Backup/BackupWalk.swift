@@ -80,6 +80,15 @@ final class BackupWalk: @unchecked Sendable {
         return summary
     }
 
+    /// Stops the run from any thread: the walker and the workers see the failure at their
+    /// next step, and open packs are discarded so nothing waits for an upload slot.
+    func cancel() {
+        if failure.set(LifeboatError(.interrupted, "the backup was interrupted; nothing was saved as a snapshot")) {
+            completion.fail()
+        }
+        saver.abandon()
+    }
+
     // MARK: - Workers and assembler
 
     private func work() {
@@ -263,6 +272,8 @@ final class BackupWalk: @unchecked Sendable {
             return
         }
         if status.links > 1, let shared = hardLinks[HardLinkKey(device: status.device, inode: status.inode)] {
+            // Another path of a file read above: not read again, but counted like restic counts it.
+            if previous == nil { summary.filesNew += 1 } else { summary.filesChanged += 1 }
             build.files.append((build.nodes.count, shared))
             build.nodes.append(node)
             progress?.update { $0.filesDone += 1; $0.bytesDone += status.size }

@@ -42,6 +42,7 @@ public struct Dumper: Sendable {
         guard node.type == .dir else {
             throw LifeboatError(.invalidArgument, "\(String(decoding: name, as: UTF8.self)) is a \(node.type.rawValue); dump writes files and directories")
         }
+        if !name.isEmpty { try validateNodeName(name, by: "dump") }
         var tar = TarWriter()
         var links: [String: [UInt8]] = [:]
         try await writeTree(node.subtree!, prefix: name.isEmpty ? [] : [name], tar: &tar, links: &links, fd: fd)
@@ -51,6 +52,8 @@ public struct Dumper: Sendable {
 
     private func writeTree(_ id: ID, prefix: [[UInt8]], tar: inout TarWriter, links: inout [String: [UInt8]], fd: Int32) async throws {
         for node in try await repository.loadTree(id, index: index).nodes {
+            // A crafted name (`..`, `/etc/x`) would make the archive write outside where it is extracted.
+            try validateNodeName(node.name, by: "dump")
             let components = prefix + [node.name]
             let path = Array(components.joined(separator: [UInt8(ascii: "/")]))
             if node.type == .file, let links_ = node.links, links_ > 1, let inode = node.inode {

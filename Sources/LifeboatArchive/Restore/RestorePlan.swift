@@ -121,11 +121,15 @@ struct RestorePlanner {
     }
 
     /// Names come from the repository, which may be hostile: no separators, no `.`/`..`.
-    private func validateName(_ name: [UInt8]) throws {
-        if name.isEmpty || name == [0x2e] || name == [0x2e, 0x2e] || name.contains(0x2f) || name.contains(0) {
-            throw LifeboatError(.corrupt, "the snapshot contains an unsafe file name \"\(String(decoding: name, as: UTF8.self))\"",
-                                hint: "restore refuses names that could escape the target; the repository may be tampered with")
-        }
+    private func validateName(_ name: [UInt8]) throws { try validateNodeName(name, by: "restore") }
+}
+
+/// Rejects a node name that could escape the directory it is written into: empty, `.`,
+/// `..`, or containing `/` or NUL. Restore and dump both check every name they use.
+func validateNodeName(_ name: [UInt8], by command: String) throws {
+    if name.isEmpty || name == [0x2e] || name == [0x2e, 0x2e] || name.contains(0x2f) || name.contains(0) {
+        throw LifeboatError(.corrupt, "the snapshot contains an unsafe file name \"\(String(decoding: name, as: UTF8.self))\"",
+                            hint: "\(command) refuses names that could escape the target; the repository may be tampered with")
     }
 }
 

@@ -161,7 +161,13 @@ public struct Restorer: Sendable {
             for run in PackRuns.split(pack.blobs) {
                 let start = Int(run.first!.location.offset)
                 let end = Int(run.last!.location.offset + run.last!.location.length)
-                let bytes = try await repository.backend.load(FileHandle(.pack, pack.pack), offset: start, length: end - start)
+                let bytes: [UInt8]
+                do {
+                    bytes = try await repository.backend.load(FileHandle(.pack, pack.pack), offset: start, length: end - start)
+                } catch let error as LifeboatError {
+                    throw LifeboatError(error.code, "cannot read pack \(pack.pack.short): \(error.message)",
+                                        hint: "run `lifeboat check --read-data` to find all damage", underlying: error)
+                }
                 try await blockingIO {
                     let cipher = Cipher(key: repository.masterKey)
                     let decompressor = ZstdDecompressor()

@@ -96,7 +96,8 @@ public struct LocalBackend: Backend {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 let code = errno
-                if code == ENOENT { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
+                // ENOTDIR: a path component is a file, so nothing of the repository is there.
+                if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
                 throw LifeboatError.posix("cannot open", path, errno: code)
             }
             defer { close(fd) }
@@ -115,7 +116,8 @@ public struct LocalBackend: Backend {
             var st = stat()
             guard stat(path, &st) == 0 else {
                 let code = errno
-                if code == ENOENT { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
+                // ENOTDIR: a path component is a file, so nothing of the repository is there.
+                if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
                 throw LifeboatError.posix("cannot stat", path, errno: code)
             }
             return Int(st.st_size)
