@@ -79,4 +79,14 @@ enum ExtendedAttributes {
         }
         return result ?? EINVAL
     }
+
+    /// Sets `attribute` on a file opened for writing. Wraps `fsetxattr`.
+    /// - Returns: 0, or the `errno` of the failure.
+    static func set(_ attribute: Node.ExtendedAttribute, onOpenFile fd: Int32) -> Int32 {
+        guard let fsetxattr = Linux.fsetxattr else { return ENOTSUP }
+        let result = attribute.name.withCString { name in
+            attribute.value.withUnsafeBytes { fsetxattr(fd, name, $0.baseAddress, $0.count, 0) }
+        }
+        return result == 0 ? 0 : errno
+    }
 }

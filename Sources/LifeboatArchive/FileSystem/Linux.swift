@@ -19,6 +19,8 @@ enum Linux {
     static let lgetxattr: GetXattr? = symbol("lgetxattr")
     static let setxattr: SetXattr? = symbol("setxattr")
     static let lsetxattr: SetXattr? = symbol("lsetxattr")
+    typealias FSetXattr = @convention(c) (Int32, UnsafePointer<CChar>?, UnsafeRawPointer?, Int, Int32) -> Int32
+    static let fsetxattr: FSetXattr? = symbol("fsetxattr")
 
     private static func symbol<F>(_ name: String) -> F? {
         guard let handle = dlopen(nil, RTLD_NOW), let pointer = dlsym(handle, name) else { return nil }

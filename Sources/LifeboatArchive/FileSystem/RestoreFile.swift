@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LifeboatCore
+import LifeboatRepository
 import Synchronization
 
 /// A regular file being restored; created by `RestoreTarget.openFile`.
@@ -61,6 +62,37 @@ public final class RestoreFile: @unchecked Sendable {
         let closeError = close(fd) == 0 ? 0 : errno
         if truncateError != 0 { throw LifeboatError.posix("truncate", path, errno: truncateError) }
         if closeError != 0 && closeError != EINTR { throw LifeboatError.posix("close", path, errno: closeError) }
+    }
+
+    /// Sets the final size, then `node`'s owner, permissions, extended attributes and times
+    /// through the open descriptor, and closes the file: no path is looked up again.
+    /// - Returns: warnings for metadata that could not be applied.
+    /// - Throws: `.io` if the size cannot be set or the file not closed.
+    public func finish(size: UInt64, metadata node: Node, owner: Bool) throws -> [String] {
+        let wasClosed = closed.withLock { value in
+            defer { value = true }
+            return value
+        }
+        guard !wasClosed else { throw LifeboatError(.internalError, "\(path) finished twice") }
+        var warnings: [String] = []
+        func warn(_ what: String, _ code: Int32) { warnings.append("\(path): \(what): \(String(cString: strerror(code)))") }
+        let (_, truncateError) = retryingEINTR { ftruncate(fd, off_t(size)) }
+        if truncateError == 0 {
+            // chown clears setuid/setgid, so it goes before chmod; times last.
+            if owner && geteuid() == 0 && fchown(fd, uid_t(node.uid), gid_t(node.gid)) != 0 { warn("chown", errno) }
+            if fchmod(fd, mode_t(GoFileMode.unixPermissions(node.mode))) != 0 { warn("chmod", errno) }
+            for attribute in node.extendedAttributes {
+                let code = ExtendedAttributes.set(attribute, onOpenFile: fd)
+                if code != 0 { warn("set xattr \(attribute.name)", code) }
+            }
+            var times = [Glibc.timespec(tv_sec: time_t(node.atime.seconds), tv_nsec: Int(node.atime.nanoseconds)),
+                         Glibc.timespec(tv_sec: time_t(node.mtime.seconds), tv_nsec: Int(node.mtime.nanoseconds))]
+            if futimens(fd, &times) != 0 { warn("set times", errno) }
+        }
+        let closeError = close(fd) == 0 ? 0 : errno
+        if truncateError != 0 { throw LifeboatError.posix("truncate", path, errno: truncateError) }
+        if closeError != 0 && closeError != EINTR { throw LifeboatError.posix("close", path, errno: closeError) }
+        return warnings
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, offset: UInt64) throws {

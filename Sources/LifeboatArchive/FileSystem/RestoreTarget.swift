@@ -17,6 +17,9 @@ public import LifeboatRepository
 public final class RestoreTarget: @unchecked Sendable {
     public let root: RawPath
     let rootFD: FileDescriptor
+    /// Directories already opened (never through a symlink), by path below the root: a
+    /// restore of many files in few directories walks each directory once, not per file.
+    private let openDirectories = Locked<[[[UInt8]]: FileDescriptor]>([:])
 
     /// Opens `root`, creating it and its parents if missing (the root itself is trusted and
     /// may be reached through symlinks).
@@ -141,12 +144,16 @@ public final class RestoreTarget: @unchecked Sendable {
     /// for no components, the root itself and ".".
     func openParent(_ components: [[UInt8]], create: Bool = true) throws -> (FileDescriptor, [UInt8]) {
         try Self.validate(components, self.display(components))
-        let copy = dup(rootFD.raw)
-        guard copy >= 0 else { throw LifeboatError.posix("dup", root.display, errno: errno) }
-        var current = FileDescriptor(copy)
-        guard let last = components.last else { return (current, [0x2e]) }
+        guard let last = components.last else { return (rootFD, [0x2e]) }
+        let parentPath = Array(components.dropLast())
+        if let cached = openDirectories.withLock({ $0[parentPath] }) { return (cached, last) }
+        var current = rootFD
         for index in components.indices.dropLast() {
             current = try openDirectory(in: current.raw, components[index], create: create, Array(components[...index]))
+        }
+        openDirectories.withLock { cache in
+            if cache.count >= 256 { cache.removeAll() }  // bounded: descriptors are a limited resource
+            cache[parentPath] = current
         }
         return (current, last)
     }
@@ -184,6 +191,7 @@ public final class RestoreTarget: @unchecked Sendable {
             guard code == 0 else { throw LifeboatError.posix("stat", display(components), errno: code) }
             let status = FileStatus(s)
             if keep(status) { return }
+            if status.isDirectory { openDirectories.withLock { $0.removeAll() } }
             let removed = unlinkat(parent, cName, status.isDirectory ? AT_REMOVEDIR : 0) == 0 ? 0 : errno
             if removed != 0 && removed != ENOENT {
                 throw LifeboatError.posix("cannot replace existing entry", display(components), errno: removed)

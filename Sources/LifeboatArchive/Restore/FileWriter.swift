@@ -36,8 +36,7 @@ final class FileWriter: @unchecked Sendable {
         for i in empties {
             let entry = plan.entries[i]
             let file = try target.openFile(entry.components, size: 0)
-            try file.finish(size: entry.node.size ?? 0)
-            try finishMetadata(i)
+            try finished(i, warnings: file.finish(size: entry.node.size ?? 0, metadata: entry.node, owner: owner))
         }
     }
 
@@ -51,13 +50,12 @@ final class FileWriter: @unchecked Sendable {
             return s.open.removeValue(forKey: index)
         }
         if let done {
-            try done.finish(size: plan.entries[index].node.size ?? 0)
-            try finishMetadata(index)
+            let node = plan.entries[index].node
+            try finished(index, warnings: done.finish(size: node.size ?? 0, metadata: node, owner: owner))
         }
     }
 
-    private func finishMetadata(_ index: Int) throws {
-        let warnings = try target.applyMetadata(plan.entries[index].components, node: plan.entries[index].node, owner: owner)
+    private func finished(_ index: Int, warnings: [String]) {
         if !warnings.isEmpty { state.withLock { $0.warnings += warnings } }
         progress?.update { $0.filesDone += 1 }
     }
