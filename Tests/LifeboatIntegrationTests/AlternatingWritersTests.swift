@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// Issue 2, interop (3): restic and lifeboat back up into the same repository in turn; both
+/// check it clean and both restore every snapshot to the right content.
+@Suite("restic and lifeboat share a repository")
+struct AlternatingWritersTests {
+    @Test("restic init; restic, lifeboat, restic, lifeboat backups with changes between; both check clean and restore everything")
+    func alternatingBackups() throws {
+        try withTempDir("alternate") { tmp in
+            let src = tmp.sub("src")
+            try FS.mkdir(RawPath(src))
+            try RichTree.build(at: src, seed: 7)
+            let password = "shared-repo-pw"
+            let restic = try Restic(repository: tmp.sub("repo"), password: password)
+            let lifeboat = try Lifeboat(repository: tmp.sub("repo"), password: password)
+
+            try restic.check(["init"])
+            var references: [String] = []
+            let writers = ["restic", "lifeboat", "restic", "lifeboat"]
+            for (step, writer) in writers.enumerated() {
+                if step > 0 { try RichTree.modify(at: src, step: step) }
+                if writer == "restic" {
+                    try restic.check(["backup", "."], directory: src)
+                } else {
+                    try lifeboat.check(["backup", "."], directory: src)
+                }
+                let reference = tmp.sub("ref\(step + 1)")
+                try RichTree.copy(src, to: reference)
+                references.append(reference)
+            }
+            let copyDiffs = try compareTrees(expected: src, actual: references.last!)
+            try #require(copyDiffs.isEmpty, "the reference copy (cp -a) differs from the source:\n\(report(copyDiffs))")
+
+            let resticCheck = try restic.run(["check", "--read-data"])
+            #expect(resticCheck.status == 0, "restic check --read-data: \(resticCheck)")
+            #expect(resticCheck.out.contains("no errors were found"), "\(resticCheck)")
+            let lifeboatCheck = try lifeboat.run(["check", "--read-data"])
+            #expect(lifeboatCheck.status == 0, "lifeboat check --read-data: \(lifeboatCheck)")
+
+            let ids = try restic.snapshotIDs()
+            #expect(ids.count == writers.count, "restic lists \(ids)")
+            let ours = try lifeboat.snapshotIDs()
+            #expect(ours == ids, "lifeboat lists \(ours), restic \(ids)")
+            try #require(ids.count == writers.count)
+            for (n, id) in ids.enumerated() {
+                for tool in ["restic", "lifeboat"] {
+                    let target = tmp.sub("\(tool)-restore-\(n + 1)")
+                    if tool == "restic" {
+                        try restic.check(["restore", id, "--target", target])
+                    } else {
+                        try lifeboat.check(["restore", id, "--target", target])
+                    }
+                    let diffs = try compareTrees(expected: references[n], actual: target)
+                    #expect(diffs.isEmpty, "\(tool) restore of snapshot \(n + 1) (written by \(writers[n]), \(id)) differs from the source:\n\(report(diffs))")
+                }
+            }
+        }
+    }
+}
