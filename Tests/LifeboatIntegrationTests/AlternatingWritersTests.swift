@@ -43,6 +43,15 @@ struct AlternatingWritersTests {
             let ours = try lifeboat.snapshotIDs()
             #expect(ours == ids, "lifeboat lists \(ours), restic \(ids)")
             try #require(ids.count == writers.count)
+            // Each backup takes the previous one, whoever wrote it, as parent: both tools
+            // record the same host and paths and find each other's snapshots.
+            let listed = try restic.snapshots()
+            for n in 1..<listed.count {
+                #expect(listed[n].parent == ids[n - 1],
+                        "snapshot \(n + 1) (\(writers[n])) has parent \(listed[n].parent ?? "none"), expected \(ids[n - 1]) (\(writers[n - 1]))")
+                #expect(listed[n].paths == listed[0].paths && listed[n].hostname == listed[0].hostname,
+                        "paths/host differ between the tools: \(listed.map { ($0.paths, $0.hostname) })")
+            }
             for (n, id) in ids.enumerated() {
                 for tool in ["restic", "lifeboat"] {
                     let target = tmp.sub("\(tool)-restore-\(n + 1)")

@@ -20,8 +20,11 @@ struct ResticFixtureTests {
         try withTempDir("fixture") { tmp in
             let repo = try Self.unpackFixture(name, into: tmp) + "/" + expected.top_dir
             let lifeboat = try Lifeboat(repository: repo, password: manifest.password)
-            let ids = try lifeboat.snapshotIDs()
-            #expect(ids == expected.snapshots.map(\.id), "lifeboat lists \(ids)")
+            let listed = try lifeboat.snapshots()
+            #expect(listed.map(\.id) == expected.snapshots.map(\.id), "lifeboat lists \(listed.map(\.id))")
+            #expect(listed.map(\.tree) == expected.snapshots.map(\.tree), "tree IDs: \(listed.map(\.tree))")
+            let check = try lifeboat.run(["check", "--read-data"])
+            #expect(check.status == 0, "lifeboat check --read-data on \(name): \(check)")
             for snapshot in expected.snapshots {
                 let target = tmp.sub("restore-\(snapshot.label)")
                 try lifeboat.check(["restore", snapshot.id, "--target", target])
@@ -62,6 +65,8 @@ struct ResticFixtureTests {
             #expect(!ids.isEmpty)
             let ours = try lifeboat.snapshotIDs()
             #expect(Set(ours) == Set(ids), "lifeboat lists \(ours), restic \(ids)")
+            let check = try lifeboat.run(["check", "--read-data"])
+            #expect(check.status == 0, "lifeboat check --read-data on \(name) (restic 0.14 finds no errors): \(check)")
             for (n, id) in ids.enumerated() {
                 let byRestic = tmp.sub("restic-\(n)"), byLifeboat = tmp.sub("lifeboat-\(n)")
                 try restic.check(["restore", id, "--target", byRestic])

@@ -151,6 +151,10 @@ struct Restic {
     func snapshotIDs() throws -> [String] {
         try SnapshotList.ids(fromJSON: check(["snapshots", "--json"]).stdout)
     }
+
+    func snapshots() throws -> [SnapshotList.Entry] {
+        try SnapshotList.entries(fromJSON: check(["snapshots", "--json"]).stdout)
+    }
 }
 
 /// The built lifeboat on one repository.
@@ -179,22 +183,34 @@ struct Lifeboat {
     func snapshotIDs() throws -> [String] {
         try SnapshotList.ids(fromJSON: check(["snapshots", "--json"]).stdout)
     }
+
+    func snapshots() throws -> [SnapshotList.Entry] {
+        try SnapshotList.entries(fromJSON: check(["snapshots", "--json"]).stdout)
+    }
 }
 
 enum SnapshotList {
     struct Entry: Decodable {
         let id: String
         let time: String
+        let tree: String
+        let parent: String?
+        let paths: [String]
+        let hostname: String
     }
 
     struct Malformed: Error, CustomStringConvertible {
         let description: String
     }
 
-    /// Snapshot IDs from a `snapshots --json` array, sorted by time (restic's order).
+    /// Snapshot IDs from a `snapshots --json` array, in the order listed (by time, as restic does).
     static func ids(fromJSON data: Data) throws -> [String] {
+        try entries(fromJSON: data).map(\.id)
+    }
+
+    static func entries(fromJSON data: Data) throws -> [Entry] {
         do {
-            return try JSONDecoder().decode([Entry].self, from: data).map(\.id)
+            return try JSONDecoder().decode([Entry].self, from: data)
         } catch {
             throw Malformed(description: "cannot decode snapshots --json output (\(error)): \(String(decoding: data, as: UTF8.self).prefix(2000))")
         }

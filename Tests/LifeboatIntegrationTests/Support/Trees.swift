@@ -202,6 +202,11 @@ enum RichTree {
     }
 }
 
+/// Bytes a file occupies on disk (st_blocks × 512): far below its size when it has holes.
+func allocatedBytes(_ path: String) throws -> Int64 {
+    Int64(try FS.lstat(RawPath(path)).st_blocks) * 512
+}
+
 /// One entry of a scanned tree.
 struct TreeEntry {
     enum Kind: String { case file, dir, symlink, fifo, chardev, blockdev, socket, unknown }
