@@ -20,11 +20,16 @@ struct AlternatingWritersTests {
             let writers = ["restic", "lifeboat", "restic", "lifeboat"]
             for (step, writer) in writers.enumerated() {
                 if step > 0 { try RichTree.modify(at: src, step: step) }
-                if writer == "restic" {
-                    try restic.check(["backup", "."], directory: src)
-                } else {
-                    try lifeboat.check(["backup", "."], directory: src)
-                }
+                let result = writer == "restic"
+                    ? try restic.check(["backup", "--json", "."], directory: src)
+                    : try lifeboat.check(["backup", "--json", "."], directory: src)
+                // Files the previous snapshot (written by the other tool) shows unchanged are
+                // not read again: each tool reads the other's size/mtime/ctime/inode exactly.
+                let summary = try BackupSummary(result)
+                let files = try ScannedTree(root: src).entries.values.filter { $0.kind == .file }.count
+                let (new, changed) = step == 0 ? (files, 0) : RichTree.expectedFileChanges(step: step)
+                #expect(summary.filesNew == new && summary.filesChanged == changed && summary.filesUnmodified == files - new - changed,
+                        "\(writer) backup after step \(step): \(summary); expected \(new) new, \(changed) changed, \(files - new - changed) unmodified")
                 let reference = tmp.sub("ref\(step + 1)")
                 try RichTree.copy(src, to: reference)
                 references.append(reference)

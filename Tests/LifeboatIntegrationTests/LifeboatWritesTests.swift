@@ -23,7 +23,11 @@ struct LifeboatWritesTests {
             try #require(copyDiffs.isEmpty, "the reference copy (cp -a) differs from the source:\n\(report(copyDiffs))")
 
             try RichTree.modify(at: src, step: 1)
-            try lifeboat.check(["backup", "."], directory: src)
+            let incremental = try BackupSummary(lifeboat.check(["backup", "--json", "."], directory: src))
+            let files = try ScannedTree(root: src).entries.values.filter { $0.kind == .file }.count
+            let (new, changed) = RichTree.expectedFileChanges(step: 1)
+            #expect(incremental.filesNew == new && incremental.filesChanged == changed && incremental.filesUnmodified == files - new - changed,
+                    "incremental backup: \(incremental); expected \(new) new, \(changed) changed, \(files - new - changed) unmodified")
             let ref2 = tmp.sub("ref2")
             try RichTree.copy(src, to: ref2)
 

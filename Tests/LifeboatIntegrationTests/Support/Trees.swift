@@ -194,6 +194,16 @@ enum RichTree {
         }
     }
 
+    /// (new, changed) regular files after `modify(step:)`, in restic's terms (changed: size,
+    /// mtime, ctime or inode differ from the parent). Step 1 deletes one-byte.txt, later
+    /// steps the file the step before added.
+    static func expectedFileChanges(step: Int) -> (new: Int, changed: Int) {
+        // text-2m.log, random-3m.bin, small.txt (content); modes/private.txt (chmod: ctime);
+        // xattr.txt (xattrs: ctime). Step 2 adds a third name to hardlink-1.txt, which
+        // changes the ctime of the two existing names.
+        step == 2 ? (new: 2, changed: 7) : (new: 1, changed: 5)
+    }
+
     /// A metadata-exact copy of `source` at `destination` (GNU cp -a: modes, owners,
     /// nanosecond times, xattrs, hard links, special files). Callers verify it with the
     /// comparator before relying on it.
