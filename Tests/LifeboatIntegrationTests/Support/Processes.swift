@@ -72,6 +72,15 @@ struct ProcessResult: CustomStringConvertible {
     }
 }
 
+extension ProcessResult {
+    /// A check that found nothing at all to say: exit 0, restic's "no errors were found", no
+    /// hints (mixed packs, duplicate index entries, unused blobs) and nothing on stderr.
+    var isSpotlessCheck: Bool {
+        status == 0 && out.contains("no errors were found") && !out.lowercased().contains("hint")
+            && !out.lowercased().contains("error:") && err.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+    }
+}
+
 struct ProcessFailure: Error, CustomStringConvertible {
     let result: ProcessResult
     var description: String { "command failed: \(result)" }
