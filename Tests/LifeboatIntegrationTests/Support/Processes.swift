@@ -40,9 +40,10 @@ enum Locations {
     }
 
     /// `../shared/testdata` next to the package, or `$LIFEBOAT_SHARED/testdata`
-    /// (LIFEBOAT_SHARED names the shared folder itself).
+    /// (LIFEBOAT_SHARED names the shared folder itself; the Makefile's SHARED_DIR is a fallback).
     static func sharedTestdata() throws -> String {
-        let path = env("LIFEBOAT_SHARED").map { $0 + "/testdata" } ?? packageRoot + "/../shared/testdata"
+        let shared = env("LIFEBOAT_SHARED") ?? env("SHARED_DIR")
+        let path = shared.map { $0 + "/testdata" } ?? packageRoot + "/../shared/testdata"
         var st = stat()
         guard stat(path + "/restic", &st) == 0 else {
             throw Missing(description: "shared test data not found at \(path)/restic (set LIFEBOAT_SHARED to the shared folder)")
