@@ -11,7 +11,7 @@ struct AbsolutePathTests {
         try withTempDir("absolute") { tmp in
             let src = tmp.sub("src")
             try FS.mkdir(RawPath(src))
-            try RichTree.build(at: src, seed: 3)
+            try RichTree.build(at: src, seed: 3, largeFiles: false)
             let restic = try Restic(repository: tmp.sub("repo"), password: "abs-pw")
             let lifeboat = try Lifeboat(repository: tmp.sub("repo"), password: "abs-pw")
             try lifeboat.check(["init"])

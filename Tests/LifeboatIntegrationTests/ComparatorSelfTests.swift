@@ -12,10 +12,25 @@ struct ComparatorSelfTests {
             try FS.mkdir(RawPath(a))
             try RichTree.build(at: a)
             try RichTree.copy(a, to: b)
-            #expect(try compareTrees(expected: a, actual: b).isEmpty, "a cp -a copy must compare equal")
-
             let r = RawPath(b)
             func p(_ s: String) -> RawPath { r + RawPath(s) }
+            do {
+                // (cp itself moved the source's atimes, so the copy is compared with itself.)
+                let original = try ScannedTree(root: b)
+                var withAtimes = CompareOptions()
+                withAtimes.compareAtimes = true
+                #expect(compareScanned(expected: original, actual: try ScannedTree(root: b), options: withAtimes).isEmpty,
+                        "scanning a tree must not move its atimes")
+                let u = try FS.lstat(p("random-100k.bin"))
+                try FS.setTimes(p("random-100k.bin"), mtime: (u.st_mtim.tv_sec, u.st_mtim.tv_nsec),
+                                atime: (u.st_atim.tv_sec, (u.st_atim.tv_nsec + 1) % 1_000_000_000))
+                let moved = try ScannedTree(root: b)
+                let atimeDiffs = compareScanned(expected: original, actual: moved, options: withAtimes)
+                #expect(atimeDiffs.count == 1 && atimeDiffs.first?.hasPrefix("random-100k.bin: atime") == true, "\(atimeDiffs)")
+                #expect(compareScanned(expected: original, actual: moved).isEmpty, "atimes are compared only on request")
+            }
+            #expect(try compareTrees(expected: a, actual: b).isEmpty, "a cp -a copy must compare equal")
+
             let before = try FS.lstat(p("small.txt"))
             try FS.writeFile(p("small.txt"), Array("hello lifeboaT\n".utf8))        // same size, other content
             try FS.setTimes(p("small.txt"), mtime: (before.st_mtim.tv_sec, before.st_mtim.tv_nsec))

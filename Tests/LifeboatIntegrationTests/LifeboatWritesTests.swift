@@ -52,13 +52,21 @@ struct LifeboatWritesTests {
                 let byRestic = tmp.sub("restic-restore-\(n + 1)")
                 let restored = try restic.check(["restore", id, "--target", byRestic])
                 #expect(restored.err.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "restic restore warned: \(restored)")
-                let resticDiffs = try compareTrees(expected: reference, actual: byRestic)
+                let referenceScan = try ScannedTree(root: reference), resticScan = try ScannedTree(root: byRestic)
+                let resticDiffs = compareScanned(expected: referenceScan, actual: resticScan)
                 #expect(resticDiffs.isEmpty, "restic restore of lifeboat snapshot \(n + 1) (\(id)) differs from the source:\n\(report(resticDiffs))")
 
                 let byLifeboat = tmp.sub("lifeboat-restore-\(n + 1)")
                 try lifeboat.check(["restore", id, "--target", byLifeboat, "--verify"])
-                let lifeboatDiffs = try compareTrees(expected: reference, actual: byLifeboat)
+                let lifeboatScan = try ScannedTree(root: byLifeboat)
+                let lifeboatDiffs = compareScanned(expected: referenceScan, actual: lifeboatScan)
                 #expect(lifeboatDiffs.isEmpty, "lifeboat restore of snapshot \(n + 1) (\(id)) differs from the source:\n\(report(lifeboatDiffs))")
+                // Access times too, between the two restores (reading the source moved its own);
+                // --verify re-reads the files and must not disturb them.
+                var withAtimes = CompareOptions()
+                withAtimes.compareAtimes = true
+                let pairDiffs = compareScanned(expected: resticScan, actual: lifeboatScan, options: withAtimes)
+                #expect(pairDiffs.isEmpty, "restic's and lifeboat's (--verify) restores of snapshot \(n + 1) differ:\n\(report(pairDiffs))")
 
                 // Holes come back as holes (issue 2, file-tree fidelity).
                 let sourceSparse = try allocatedBytes(reference + "/sparse.img")

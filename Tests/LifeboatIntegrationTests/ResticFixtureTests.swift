@@ -71,7 +71,9 @@ struct ResticFixtureTests {
                 let byRestic = tmp.sub("restic-\(n)"), byLifeboat = tmp.sub("lifeboat-\(n)")
                 try restic.check(["restore", id, "--target", byRestic])
                 try lifeboat.check(["restore", id, "--target", byLifeboat])
-                let diffs = try compareTrees(expected: byRestic, actual: byLifeboat)
+                var options = CompareOptions()
+                options.compareAtimes = true
+                let diffs = try compareTrees(expected: byRestic, actual: byLifeboat, options: options)
                 #expect(diffs.isEmpty, "\(name) snapshot \(id): lifeboat's restore differs from restic's:\n\(report(diffs))")
             }
         }

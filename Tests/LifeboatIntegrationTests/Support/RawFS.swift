@@ -245,9 +245,15 @@ enum FS {
         return result
     }
 
-    /// SHA-256 of a file's content, streamed.
+    /// Linux O_NOATIME (not exported to Swift): reads that leave the access time alone.
+    static let oNoAtime: Int32 = 0o1000000
+
+    /// SHA-256 of a file's content, streamed. Opened with O_NOATIME where allowed (owner or
+    /// root), so that comparing trees does not move the access times being compared.
     static func sha256(_ path: RawPath) throws -> String {
-        let fd = try call("open", path) { Glibc.open($0, O_RDONLY) }
+        var fd = withCPath(path) { Glibc.open($0, O_RDONLY | oNoAtime) }
+        if fd < 0 && errno == EPERM { fd = withCPath(path) { Glibc.open($0, O_RDONLY) } }
+        if fd < 0 { throw POSIXFailure(call: "open", path: path.description, code: errno) }
         defer { close(fd) }
         let hasher = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)

@@ -8,8 +8,9 @@ enum RichTree {
     static let random3M = RawPath("random-3m.bin")
     static let text2M = RawPath("text-2m.log")
 
-    /// Creates the tree inside the existing, empty directory `root`.
-    static func build(at root: String, seed: UInt64 = 1) throws {
+    /// Creates the tree inside the existing, empty directory `root`. `largeFiles: false`
+    /// makes the multi-chunk files 64 KiB (for tests about paths, not data).
+    static func build(at root: String, seed: UInt64 = 1, largeFiles: Bool = true) throws {
         let r = RawPath(root)
         func p(_ s: String) -> RawPath { r + RawPath(s) }
         func p(_ bytes: [UInt8]) -> RawPath { r + RawPath(bytes) }
@@ -19,8 +20,8 @@ enum RichTree {
         try FS.writeFile(p("empty.txt"), [])
         try FS.writeFile(p("one-byte.txt"), [0x0a])
         try FS.writeFile(p("small.txt"), Array("hello lifeboat\n".utf8))
-        try FS.writeFile(r + random3M, rng.bytes(3 << 20))
-        try FS.writeFile(r + text2M, rng.text(2 << 20))
+        try FS.writeFile(r + random3M, rng.bytes(largeFiles ? 3 << 20 : 64 << 10))
+        try FS.writeFile(r + text2M, rng.text(largeFiles ? 2 << 20 : 64 << 10))
         try FS.writeFile(p("random-100k.bin"), rng.bytes(100 << 10))
         // 3 MiB with data only at the start, in the middle and at the end: holes between.
         try FS.writeSparse(p("sparse.img"), size: 3 << 20,
@@ -230,6 +231,7 @@ struct TreeEntry {
     var linkTarget: [UInt8]?    // symlinks
     var rdev: UInt64
     var mtime: (Int, Int)
+    var atime: (Int, Int)
     var xattrs: [String: [UInt8]]
     var inode: (UInt64, UInt64) // (dev, ino)
     var nlink: UInt64
@@ -239,8 +241,13 @@ struct TreeEntry {
 struct ScannedTree {
     var entries: [RawPath: TreeEntry] = [:]
 
+    /// Every entry's status is taken before any file is read: reading one name of a hard-linked
+    /// file would otherwise move the atime seen through its other names.
     init(root: String) throws {
         try scan(RawPath(root), relative: RawPath([]))
+        for (path, entry) in entries where entry.kind == .file {
+            entries[path]!.sha256 = try FS.sha256(RawPath(root) + path)
+        }
     }
 
     private mutating func scan(_ dir: RawPath, relative: RawPath) throws {
@@ -261,9 +268,9 @@ struct ScannedTree {
             }
             entries[rel] = TreeEntry(
                 kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid, size: Int64(st.st_size),
-                sha256: kind == .file ? try FS.sha256(full) : nil,
+                sha256: nil,
                 linkTarget: kind == .symlink ? try FS.readlink(full) : nil,
-                rdev: UInt64(st.st_rdev), mtime: (st.st_mtim.tv_sec, st.st_mtim.tv_nsec),
+                rdev: UInt64(st.st_rdev), mtime: (st.st_mtim.tv_sec, st.st_mtim.tv_nsec), atime: (st.st_atim.tv_sec, st.st_atim.tv_nsec),
                 xattrs: try FS.xattrs(full), inode: (UInt64(st.st_dev), UInt64(st.st_ino)), nlink: UInt64(st.st_nlink))
             if kind == .dir { try scan(full, relative: rel) }
         }
@@ -290,6 +297,10 @@ struct CompareOptions {
     /// a restorer known not to.
     var ignoreSymlinkMtime = false
     var compareOwners = true
+    /// Access times: only meaningful between two fresh restores of the same snapshot (reading
+    /// a tree, the backup included, moves them), and never for symlinks and directories
+    /// (their atimes move when the restorer works in them).
+    var compareAtimes = false
     /// Which xattrs take part (default: the user namespace; security.* and system.* depend
     /// on the machine).
     var xattrFilter: @Sendable (String) -> Bool = { $0.hasPrefix("user.") }
@@ -321,6 +332,10 @@ func compareScanned(expected a: ScannedTree, actual b: ScannedTree, options: Com
         if (x.kind == .chardev || x.kind == .blockdev) && x.rdev != y.rdev { differ("device", x.rdev, y.rdev) }
         if !(x.kind == .symlink && options.ignoreSymlinkMtime) && (x.mtime.0 != y.mtime.0 || x.mtime.1 != y.mtime.1) {
             differ("mtime", "\(x.mtime.0).\(String(format: "%09d", x.mtime.1))", "\(y.mtime.0).\(String(format: "%09d", y.mtime.1))")
+        }
+        if options.compareAtimes && (x.kind == .file || x.kind == .fifo || x.kind == .chardev || x.kind == .blockdev)
+            && (x.atime.0 != y.atime.0 || x.atime.1 != y.atime.1) {
+            differ("atime", "\(x.atime.0).\(String(format: "%09d", x.atime.1))", "\(y.atime.0).\(String(format: "%09d", y.atime.1))")
         }
         let xa = x.xattrs.filter { options.xattrFilter($0.key) }, ya = y.xattrs.filter { options.xattrFilter($0.key) }
         if xa != ya { differ("xattrs", describe(xa), describe(ya)) }
