@@ -262,7 +262,8 @@ final class BackupWalk: @unchecked Sendable {
         summary.totalFiles += 1
         summary.totalBytes += status.size
         // Unchanged since the parent snapshot: reuse its chunk list without reading.
-        if !options.force, let previous, previous.type == .file, previous.size == status.size,
+        // A node's size is nil when it is 0 (the JSON omits it), so compare with `?? 0`.
+        if !options.force, let previous, previous.type == .file, (previous.size ?? 0) == status.size,
            previous.mtime == status.mtime, previous.ctime == status.ctime, previous.inode == status.inode,
            let content = previous.content, content.allSatisfy({ saver.isKnown($0, type: .data) }) {
             node.content = content

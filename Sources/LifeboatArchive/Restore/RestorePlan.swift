@@ -133,6 +133,12 @@ func validateNodeName(_ name: [UInt8], by command: String) throws {
     }
 }
 
+/// The exact path of `components` below `root`, byte for byte (names need not be UTF-8;
+/// `display` is for messages only).
+func rawPath(root: String, _ components: [[UInt8]]) -> RawPath {
+    components.reduce(RawPath(root)) { $0.appending(component: $1) }
+}
+
 func display(_ components: [[UInt8]]) -> String {
     "/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
 }

@@ -127,8 +127,7 @@ public struct Restorer: Sendable {
     private func refuseExisting(_ plan: RestorePlan, targetRoot: String) throws {
         var conflicts: [String] = []
         for entry in plan.entries where entry.node.type != .dir {
-            let path = RawPath(targetRoot).appending(component: Array(entry.components.map { String(decoding: $0, as: UTF8.self) }
-                .joined(separator: "/").utf8))
+            let path = rawPath(root: targetRoot, entry.components)
             if (try? FileStatus.lstat(path)) != nil { conflicts.append(path.display) }
             if conflicts.count >= 5 { break }
         }

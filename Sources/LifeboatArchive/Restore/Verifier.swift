@@ -11,7 +11,7 @@ struct Verifier {
         return try await blockingIO {
             var count = 0
             for entry in files {
-                let path = RawPath(root + display(entry.components))
+                let path = rawPath(root: root, entry.components)
                 let reader = try FileReader(path: path)
                 defer { reader.close() }
                 let chunks = entry.linkTo == nil ? entry.chunks : plan.entries[entry.linkTo!].chunks
