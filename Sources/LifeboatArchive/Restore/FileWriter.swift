@@ -23,8 +23,8 @@ final class FileWriter: @unchecked Sendable {
         self.owner = owner
         self.progress = progress
         var remaining: [Int: Int] = [:]
-        for (i, entry) in plan.entries.enumerated() where entry.node.type == .file && entry.linkTo == nil {
-            remaining[i] = entry.chunks.count
+        for (i, entry) in plan.entries.enumerated() where entry.node.type == .file && !entry.isHardLink {
+            remaining[i] = entry.node.content?.count ?? 0
         }
         state = Locked(State(remaining: remaining))
     }
@@ -32,10 +32,10 @@ final class FileWriter: @unchecked Sendable {
     var warnings: [String] { state.withLock { $0.warnings } }
 
     func writeEmptyFiles() async throws {
-        let empties = plan.entries.indices.filter { plan.entries[$0].node.type == .file && plan.entries[$0].linkTo == nil && plan.entries[$0].chunks.isEmpty }
+        let empties = plan.entries.indices.filter { plan.entries[$0].node.type == .file && !plan.entries[$0].isHardLink && (plan.entries[$0].node.content ?? []).isEmpty }
         for i in empties {
             let entry = plan.entries[i]
-            let file = try target.openFile(entry.components, size: 0)
+            let file = try target.openFile(plan.components(i), size: 0)
             try finished(i, warnings: file.finish(size: entry.node.size ?? 0, metadata: entry.node, owner: owner))
         }
     }
@@ -81,7 +81,7 @@ final class FileWriter: @unchecked Sendable {
             case .open(let c):
                 let entry = plan.entries[index]
                 do {
-                    let f = try target.openFile(entry.components, size: entry.node.size ?? 0)
+                    let f = try target.openFile(plan.components(index), size: entry.node.size ?? 0)
                     c.withLock { state.withLock { s in s.open[index] = f; s.opening[index] = nil }; c.broadcast() }
                     return f
                 } catch {

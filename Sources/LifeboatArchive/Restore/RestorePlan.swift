@@ -23,21 +23,48 @@ public struct PathFilter: Sendable {
     }
 }
 
-/// What a restore will create, in tree order.
+/// What a restore will create, in tree order (a directory before its contents).
+///
+/// Entries are kept small because a plan holds every item restored: a path is its parent's
+/// index plus the node's name, and chunk positions are looked up when needed.
 struct RestorePlan {
     struct Entry {
-        /// Path relative to the restore target.
-        var components: [[UInt8]]
+        /// The directory entry this one is in; -1 for the top level.
+        var parent: Int32
         var node: Node
-        /// Files: where each data blob goes.
-        var chunks: [(id: ID, offset: UInt64, length: Int)] = []
-        /// For a hard link: the entry it links to.
-        var linkTo: Int?
+        /// For a hard link: the entry it links to, else -1.
+        var linkTo: Int32 = -1
+
+        var isHardLink: Bool { linkTo >= 0 }
     }
 
     var entries: [Entry] = []
     var totalBytes: UInt64 = 0
     var fileCount = 0
+    let index: MasterIndex
+
+    /// The path of entry `i` relative to the restore target.
+    func components(_ i: Int) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var current = i
+        while current >= 0 {
+            out.append(entries[current].node.name)
+            current = Int(entries[current].parent)
+        }
+        return out.reversed()
+    }
+
+    /// Where each data blob of file entry `i` goes (checked to exist when planning).
+    func chunks(_ i: Int) -> [(id: ID, offset: UInt64, length: Int)] {
+        var out: [(id: ID, offset: UInt64, length: Int)] = []
+        var offset: UInt64 = 0
+        for id in entries[i].node.content ?? [] {
+            let length = index.lookup(id, type: .data)?.plaintextLength ?? 0
+            out.append((id, offset, length))
+            offset += UInt64(length)
+        }
+        return out
+    }
 }
 
 /// Walks a snapshot's tree and builds the plan.
@@ -50,9 +77,9 @@ struct RestorePlanner {
     ///   - snapshotPrefix: the path of `tree` inside the snapshot (for `SNAPSHOT:subpath`), so
     ///     patterns match full snapshot paths.
     func plan(tree: ID, snapshotPrefix: [[UInt8]]) async throws -> RestorePlan {
-        var plan = RestorePlan()
+        var plan = RestorePlan(index: index)
         var hardLinks: [HardLinkKey: Int] = [:]
-        try await walk(tree, prefix: snapshotPrefix, relative: [], parentIncluded: false, into: &plan, hardLinks: &hardLinks)
+        try await walk(tree, prefix: snapshotPrefix, parent: -1, parentIncluded: false, into: &plan, hardLinks: &hardLinks)
         return plan
     }
 
@@ -60,14 +87,13 @@ struct RestorePlanner {
 
     /// - Returns: whether anything below was selected.
     @discardableResult
-    private func walk(_ treeID: ID, prefix: [[UInt8]], relative: [[UInt8]], parentIncluded: Bool,
+    private func walk(_ treeID: ID, prefix: [[UInt8]], parent: Int32, parentIncluded: Bool,
                       into plan: inout RestorePlan, hardLinks: inout [HardLinkKey: Int]) async throws -> Bool {
         let tree = try await repository.loadTree(treeID, index: index)
         var selectedAny = false
         for node in tree.nodes {
             try validateName(node.name)
             let path = prefix + [node.name]
-            let rel = relative + [node.name]
             if filter.isExcluded(path) { continue }
             let included = filter.isIncluded(path, parentIncluded: parentIncluded)
             if node.type == .dir {
@@ -76,8 +102,8 @@ struct RestorePlanner {
                 }
                 guard included || filter.mayIncludeBelow(path) else { continue }
                 let position = plan.entries.count
-                plan.entries.append(RestorePlan.Entry(components: rel, node: node))
-                let below = try await walk(subtree, prefix: path, relative: rel, parentIncluded: included,
+                plan.entries.append(RestorePlan.Entry(parent: parent, node: node))
+                let below = try await walk(subtree, prefix: path, parent: Int32(position), parentIncluded: included,
                                            into: &plan, hardLinks: &hardLinks)
                 if !included && !below {
                     plan.entries.remove(at: position)
@@ -89,12 +115,12 @@ struct RestorePlanner {
             guard included else { continue }
             if node.type == .socket { continue }
             selectedAny = true
-            var entry = RestorePlan.Entry(components: rel, node: node)
+            var entry = RestorePlan.Entry(parent: parent, node: node)
             if node.type == .file {
                 if let links = node.links, links > 1, let inode = node.inode, inode != 0 {
                     let key = HardLinkKey(inode: inode, device: node.deviceID ?? 0)
                     if let first = hardLinks[key] {
-                        entry.linkTo = first
+                        entry.linkTo = Int32(first)
                         plan.entries.append(entry)
                         continue
                     }
@@ -103,16 +129,15 @@ struct RestorePlanner {
                 guard let content = node.content else {
                     throw LifeboatError(.corrupt, "file \(display(path)) has no content list")
                 }
-                var offset: UInt64 = 0
+                var size: UInt64 = 0
                 for id in content {
                     guard let location = index.lookup(id, type: .data) else {
                         throw LifeboatError(.corrupt, "data blob \(id.short) of \(display(path)) is missing from the index",
                                             hint: "run `lifeboat check` to see what else is affected")
                     }
-                    entry.chunks.append((id, offset, location.plaintextLength))
-                    offset += UInt64(location.plaintextLength)
+                    size += UInt64(location.plaintextLength)
                 }
-                plan.totalBytes += offset
+                plan.totalBytes += size
                 plan.fileCount += 1
             }
             plan.entries.append(entry)

@@ -92,11 +92,11 @@ public struct Restorer: Sendable {
         // Directories, links and special files first; file data pack by pack.
         var warnings: [String] = []
         let owner = geteuid() == 0
-        for entry in plan.entries {
+        for (i, entry) in plan.entries.enumerated() {
             switch entry.node.type {
-            case .dir: try target.createDirectory(entry.components)
-            case .symlink: try target.createSymlink(entry.components, target: entry.node.linkTarget ?? [])
-            case .fifo, .charDevice, .blockDevice: warnings += try target.createSpecial(entry.components, node: entry.node)
+            case .dir: try target.createDirectory(plan.components(i))
+            case .symlink: try target.createSymlink(plan.components(i), target: entry.node.linkTarget ?? [])
+            case .fifo, .charDevice, .blockDevice: warnings += try target.createSpecial(plan.components(i), node: entry.node)
             default: break
             }
         }
@@ -105,16 +105,16 @@ public struct Restorer: Sendable {
         try await restoreData(plan: plan, writer: writer, workers: options.workers)
         warnings += writer.warnings
 
-        for entry in plan.entries where entry.linkTo != nil {
-            try target.createHardLink(entry.components, to: plan.entries[entry.linkTo!].components)
+        for (i, entry) in plan.entries.enumerated() where entry.isHardLink {
+            try target.createHardLink(plan.components(i), to: plan.components(Int(entry.linkTo)))
         }
         // Metadata of links and specials now; directories last, deepest first, so restoring
         // their times and modes is not undone by writing inside them.
-        for entry in plan.entries where [.symlink, .fifo, .charDevice, .blockDevice].contains(entry.node.type) {
-            warnings += try target.applyMetadata(entry.components, node: entry.node, owner: owner)
+        for (i, entry) in plan.entries.enumerated() where [.symlink, .fifo, .charDevice, .blockDevice].contains(entry.node.type) {
+            warnings += try target.applyMetadata(plan.components(i), node: entry.node, owner: owner)
         }
-        for entry in plan.entries.reversed() where entry.node.type == .dir {
-            warnings += try target.applyMetadata(entry.components, node: entry.node, owner: owner)
+        for (i, entry) in plan.entries.enumerated().reversed() where entry.node.type == .dir {
+            warnings += try target.applyMetadata(plan.components(i), node: entry.node, owner: owner)
         }
         summary.warnings = warnings
         if options.verify {
@@ -126,8 +126,8 @@ public struct Restorer: Sendable {
 
     private func refuseExisting(_ plan: RestorePlan, targetRoot: String) throws {
         var conflicts: [String] = []
-        for entry in plan.entries where entry.node.type != .dir {
-            let path = rawPath(root: targetRoot, entry.components)
+        for (i, entry) in plan.entries.enumerated() where entry.node.type != .dir {
+            let path = rawPath(root: targetRoot, plan.components(i))
             if (try? FileStatus.lstat(path)) != nil { conflicts.append(path.display) }
             if conflicts.count >= 5 { break }
         }
@@ -142,8 +142,8 @@ public struct Restorer: Sendable {
     private func restoreData(plan: RestorePlan, writer: FileWriter, workers: Int) async throws {
         var byPack: [ID: [BlobWork]] = [:]
         var seen: [ID: (pack: ID, position: Int)] = [:]  // a blob that fills several places is read once
-        for (fileIndex, entry) in plan.entries.enumerated() where entry.node.type == .file && entry.linkTo == nil {
-            for chunk in entry.chunks {
+        for (fileIndex, entry) in plan.entries.enumerated() where entry.node.type == .file && !entry.isHardLink {
+            for chunk in plan.chunks(fileIndex) {
                 if let known = seen[chunk.id] {
                     byPack[known.pack]![known.position].targets.append((fileIndex, chunk.offset))
                     continue

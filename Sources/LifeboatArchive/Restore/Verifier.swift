@@ -6,15 +6,16 @@ struct Verifier {
     let targetRoot: String
 
     func verify(_ plan: RestorePlan) async throws -> Int {
-        let files = plan.entries.filter { $0.node.type == .file }
+        let files = plan.entries.indices.filter { plan.entries[$0].node.type == .file }
         let root = targetRoot
         return try await blockingIO {
             var count = 0
-            for entry in files {
-                let path = rawPath(root: root, entry.components)
+            for i in files {
+                let entry = plan.entries[i]
+                let path = rawPath(root: root, plan.components(i))
                 let reader = try FileReader(path: path)
                 defer { reader.close() }
-                let chunks = entry.linkTo == nil ? entry.chunks : plan.entries[entry.linkTo!].chunks
+                let chunks = plan.chunks(entry.isHardLink ? Int(entry.linkTo) : i)
                 for chunk in chunks {
                     var buffer = [UInt8](repeating: 0, count: chunk.length)
                     let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }

@@ -39,56 +39,70 @@ extension IndexFile {
     }
 
     /// Decodes an index file (current or old array format); unknown fields are ignored.
+    /// Streams over the bytes: an index with a million blobs needs no JSON tree in memory.
     /// - Throws: `.corrupt` for invalid JSON, wrong types, unknown blob types, missing IDs.
     public init(decoding bytes: [UInt8]) throws {
-        let json = try GoJSON.parse(bytes, "index")
         var supersedes: [ID] = []
         var packs: [Pack] = []
-        if case .array(let oldFormat) = json {
-            packs = try oldFormat.map(Self.decodePack)
-        } else {
-            for (key, value) in try GoJSON.members(json, "index") {
-                switch key {
-                case "supersedes": supersedes = try GoJSON.ids(value, "index supersedes") ?? []
-                case "packs": packs = try (GoJSON.array(value, "index packs") ?? []).map(Self.decodePack)
-                default: break
+        try JSONPullParser.parse(bytes) { json in
+            if json.peek() == UInt8(ascii: "[") {
+                try json.array("index") { packs.append(try Self.decodePack(&$0)) }
+                return
+            }
+            try json.object("index") { json, key in
+                switch GoJSON.fold(key) {
+                case "supersedes":
+                    if try json.takeNull() { return }
+                    try json.array("index supersedes") { supersedes.append(try $0.id("index supersedes entry")) }
+                case "packs":
+                    if try json.takeNull() { return }
+                    try json.array("index packs") { packs.append(try Self.decodePack(&$0)) }
+                default:
+                    try json.skip()
                 }
             }
         }
         self.init(supersedes: supersedes, packs: packs)
     }
 
-    private static func decodePack(_ json: JSONValue) throws -> Pack {
+    private static func decodePack(_ json: inout JSONPullParser) throws -> Pack {
         var id: ID?
         var blobs: [Blob] = []
-        for (key, value) in try GoJSON.members(json, "index pack") {
-            switch key {
-            case "id": id = try GoJSON.id(value, "index pack id")
-            case "blobs": blobs = try (GoJSON.array(value, "index pack blobs") ?? []).map(decodeBlob)
-            default: break
+        try json.object("index pack") { json, key in
+            switch GoJSON.fold(key) {
+            case "id": id = try json.id("index pack id")
+            case "blobs":
+                if try json.takeNull() { return }
+                try json.array("index pack blobs") { blobs.append(try decodeBlob(&$0)) }
+            default: try json.skip()
             }
         }
         guard let id else { throw LifeboatError(.corrupt, "index lists a pack without an id") }
         return Pack(id: id, blobs: blobs)
     }
 
-    private static func decodeBlob(_ json: JSONValue) throws -> Blob {
+    private static func decodeBlob(_ json: inout JSONPullParser) throws -> Blob {
         var id: ID?
         var type: BlobType?
         var offset: UInt32 = 0, length: UInt32 = 0, uncompressed: UInt32 = 0
-        for (key, value) in try GoJSON.members(json, "index blob") {
-            switch key {
-            case "id": id = try GoJSON.id(value, "index blob id")
+        func uint32(_ json: inout JSONPullParser, _ what: String) throws -> UInt32 {
+            let v = try json.unsigned(what)
+            guard v <= UInt64(UInt32.max) else { throw LifeboatError(.corrupt, "\(what) \(v) is out of range") }
+            return UInt32(v)
+        }
+        try json.object("index blob") { json, key in
+            switch GoJSON.fold(key) {
+            case "id": id = try json.id("index blob id")
             case "type":
-                let name = try GoJSON.string(value, "index blob type")
+                let name = try json.string("index blob type")
                 guard let t = BlobType(rawValue: name) else {
                     throw LifeboatError(.corrupt, "index lists a blob of unknown type \"\(name)\"")
                 }
                 type = t
-            case "offset": offset = try GoJSON.uint32(value, "index blob offset")
-            case "length": length = try GoJSON.uint32(value, "index blob length")
-            case "uncompressed_length": uncompressed = try GoJSON.uint32(value, "index blob uncompressed_length")
-            default: break
+            case "offset": offset = try uint32(&json, "index blob offset")
+            case "length": length = try uint32(&json, "index blob length")
+            case "uncompressed_length": uncompressed = try uint32(&json, "index blob uncompressed_length")
+            default: try json.skip()
             }
         }
         guard let id else { throw LifeboatError(.corrupt, "index lists a blob without an id") }
