@@ -23,7 +23,7 @@ final class FileWriter: @unchecked Sendable {
         self.owner = owner
         self.progress = progress
         var remaining: [Int: Int] = [:]
-        for (i, entry) in plan.entries.enumerated() where entry.node.type == .file && !entry.isHardLink {
+        for (i, entry) in plan.items.enumerated() where entry.node.type == .file && !entry.isHardLink {
             remaining[i] = entry.node.content?.count ?? 0
         }
         state = Locked(State(remaining: remaining))
@@ -32,9 +32,9 @@ final class FileWriter: @unchecked Sendable {
     var warnings: [String] { state.withLock { $0.warnings } }
 
     func writeEmptyFiles() async throws {
-        let empties = plan.entries.indices.filter { plan.entries[$0].node.type == .file && !plan.entries[$0].isHardLink && (plan.entries[$0].node.content ?? []).isEmpty }
+        let empties = plan.items.indices.filter { plan.items[$0].node.type == .file && !plan.items[$0].isHardLink && (plan.items[$0].node.content ?? []).isEmpty }
         for i in empties {
-            let entry = plan.entries[i]
+            let entry = plan.items[i]
             let file = try target.openFile(plan.components(i), size: 0)
             try finished(i, warnings: file.finish(size: entry.node.size ?? 0, metadata: entry.node, owner: owner))
         }
@@ -50,7 +50,7 @@ final class FileWriter: @unchecked Sendable {
             return s.open.removeValue(forKey: index)
         }
         if let done {
-            let node = plan.entries[index].node
+            let node = plan.items[index].node
             try finished(index, warnings: done.finish(size: node.size ?? 0, metadata: node, owner: owner))
         }
     }
@@ -79,7 +79,7 @@ final class FileWriter: @unchecked Sendable {
                     while state.withLock({ $0.opening[index] != nil }) { c.wait() }
                 }
             case .open(let c):
-                let entry = plan.entries[index]
+                let entry = plan.items[index]
                 do {
                     let f = try target.openFile(plan.components(index), size: entry.node.size ?? 0)
                     c.withLock { state.withLock { s in s.open[index] = f; s.opening[index] = nil }; c.broadcast() }

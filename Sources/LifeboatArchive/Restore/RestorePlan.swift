@@ -23,42 +23,48 @@ public struct PathFilter: Sendable {
     }
 }
 
-/// What a restore will create, in tree order (a directory before its contents).
+/// What a restore will create, in tree order, one batch at a time.
 ///
-/// Entries are kept small because a plan holds every item restored: a path is its parent's
-/// index plus the node's name, and chunk positions are looked up when needed.
+/// Directories are kept for the whole restore (their metadata is applied last); all other
+/// items are handed to the restore in batches and then dropped, so memory stays flat however
+/// many files a snapshot holds. A path is its directory's index plus the node's name.
 struct RestorePlan {
     struct Entry {
-        /// The directory entry this one is in; -1 for the top level.
+        /// Index in `directories` of the directory holding this entry; -1 for the top level.
         var parent: Int32
         var node: Node
-        /// For a hard link: the entry it links to, else -1.
-        var linkTo: Int32 = -1
+        /// For a hard link: the path of the entry it links to (restored earlier).
+        var linkTo: [[UInt8]]?
 
-        var isHardLink: Bool { linkTo >= 0 }
+        var isHardLink: Bool { linkTo != nil }
     }
 
-    var entries: [Entry] = []
-    var totalBytes: UInt64 = 0
-    var fileCount = 0
+    var directories: [Entry] = []
+    /// Items of the current batch: files, symlinks, devices, FIFOs.
+    var items: [Entry] = []
     let index: MasterIndex
 
-    /// The path of entry `i` relative to the restore target.
-    func components(_ i: Int) -> [[UInt8]] {
+    /// The path of directory `d` relative to the restore target.
+    func directoryComponents(_ d: Int) -> [[UInt8]] {
         var out: [[UInt8]] = []
-        var current = i
+        var current = d
         while current >= 0 {
-            out.append(entries[current].node.name)
-            current = Int(entries[current].parent)
+            out.append(directories[current].node.name)
+            current = Int(directories[current].parent)
         }
         return out.reversed()
     }
 
-    /// Where each data blob of file entry `i` goes (checked to exist when planning).
+    /// The path of item `i` of the current batch relative to the restore target.
+    func components(_ i: Int) -> [[UInt8]] {
+        directoryComponents(Int(items[i].parent)) + [items[i].node.name]
+    }
+
+    /// Where each data blob of file item `i` goes (checked to exist when planning).
     func chunks(_ i: Int) -> [(id: ID, offset: UInt64, length: Int)] {
         var out: [(id: ID, offset: UInt64, length: Int)] = []
         var offset: UInt64 = 0
-        for id in entries[i].node.content ?? [] {
+        for id in items[i].node.content ?? [] {
             let length = index.lookup(id, type: .data)?.plaintextLength ?? 0
             out.append((id, offset, length))
             offset += UInt64(length)
@@ -67,19 +73,28 @@ struct RestorePlan {
     }
 }
 
-/// Walks a snapshot's tree and builds the plan.
+/// Walks a snapshot's tree and hands the selected items over in batches.
 struct RestorePlanner {
     let repository: Repository
     let index: MasterIndex
     let filter: PathFilter
+    /// Items per batch: a few MiB of plan, while each pack is still read about once.
+    var batchSize = 20_000
+
+    typealias Flush = (inout RestorePlan) async throws -> Void
 
     /// - Parameters:
     ///   - snapshotPrefix: the path of `tree` inside the snapshot (for `SNAPSHOT:subpath`), so
     ///     patterns match full snapshot paths.
-    func plan(tree: ID, snapshotPrefix: [[UInt8]]) async throws -> RestorePlan {
+    ///   - flush: restores `plan.items`; called whenever a batch is full and once at the end.
+    /// - Returns: the plan with every selected directory.
+    func run(tree: ID, snapshotPrefix: [[UInt8]], flush: Flush) async throws -> RestorePlan {
         var plan = RestorePlan(index: index)
-        var hardLinks: [HardLinkKey: Int] = [:]
-        try await walk(tree, prefix: snapshotPrefix, parent: -1, parentIncluded: false, into: &plan, hardLinks: &hardLinks)
+        var hardLinks: [HardLinkKey: [[UInt8]]] = [:]
+        try await walk(tree, prefix: snapshotPrefix, parent: -1, parentIncluded: false, into: &plan, hardLinks: &hardLinks,
+                       flush: flush)
+        try await flush(&plan)
+        plan.items = []
         return plan
     }
 
@@ -88,7 +103,7 @@ struct RestorePlanner {
     /// - Returns: whether anything below was selected.
     @discardableResult
     private func walk(_ treeID: ID, prefix: [[UInt8]], parent: Int32, parentIncluded: Bool,
-                      into plan: inout RestorePlan, hardLinks: inout [HardLinkKey: Int]) async throws -> Bool {
+                      into plan: inout RestorePlan, hardLinks: inout [HardLinkKey: [[UInt8]]], flush: Flush) async throws -> Bool {
         let tree = try await repository.loadTree(treeID, index: index)
         var selectedAny = false
         for node in tree.nodes {
@@ -101,12 +116,12 @@ struct RestorePlanner {
                     throw LifeboatError(.corrupt, "directory \(display(path)) has no subtree")
                 }
                 guard included || filter.mayIncludeBelow(path) else { continue }
-                let position = plan.entries.count
-                plan.entries.append(RestorePlan.Entry(parent: parent, node: node))
+                let position = plan.directories.count
+                plan.directories.append(RestorePlan.Entry(parent: parent, node: node))
                 let below = try await walk(subtree, prefix: path, parent: Int32(position), parentIncluded: included,
-                                           into: &plan, hardLinks: &hardLinks)
+                                           into: &plan, hardLinks: &hardLinks, flush: flush)
                 if !included && !below {
-                    plan.entries.remove(at: position)
+                    plan.directories.removeLast()  // nothing below was selected: nothing was added after it
                     continue
                 }
                 selectedAny = true
@@ -120,27 +135,25 @@ struct RestorePlanner {
                 if let links = node.links, links > 1, let inode = node.inode, inode != 0 {
                     let key = HardLinkKey(inode: inode, device: node.deviceID ?? 0)
                     if let first = hardLinks[key] {
-                        entry.linkTo = Int32(first)
-                        plan.entries.append(entry)
+                        entry.linkTo = first
+                        plan.items.append(entry)
                         continue
                     }
-                    hardLinks[key] = plan.entries.count
+                    hardLinks[key] = (parent >= 0 ? plan.directoryComponents(Int(parent)) : []) + [node.name]
                 }
                 guard let content = node.content else {
                     throw LifeboatError(.corrupt, "file \(display(path)) has no content list")
                 }
-                var size: UInt64 = 0
-                for id in content {
-                    guard let location = index.lookup(id, type: .data) else {
-                        throw LifeboatError(.corrupt, "data blob \(id.short) of \(display(path)) is missing from the index",
-                                            hint: "run `lifeboat check` to see what else is affected")
-                    }
-                    size += UInt64(location.plaintextLength)
+                for id in content where !index.contains(id, type: .data) {
+                    throw LifeboatError(.corrupt, "data blob \(id.short) of \(display(path)) is missing from the index",
+                                        hint: "run `lifeboat check` to see what else is affected")
                 }
-                plan.totalBytes += size
-                plan.fileCount += 1
             }
-            plan.entries.append(entry)
+            plan.items.append(entry)
+            if plan.items.count >= batchSize {
+                try await flush(&plan)
+                plan.items.removeAll(keepingCapacity: true)
+            }
         }
         return selectedAny
     }

@@ -72,31 +72,74 @@ public struct Restorer: Sendable {
             }
             treeID = subtree
         }
-        let plan = try await RestorePlanner(repository: repository, index: index, filter: options.filter)
-            .plan(tree: treeID, snapshotPrefix: options.subpath)
-        progress?.update { $0.filesTotal = plan.fileCount; $0.bytesTotal = plan.totalBytes }
+        let planner = RestorePlanner(repository: repository, index: index, filter: options.filter)
+        if let progress {
+            // Totals for the progress line's ETA: one walk of the trees without restoring.
+            var files = 0
+            var bytes: UInt64 = 0
+            _ = try await planner.run(tree: treeID, snapshotPrefix: options.subpath) { plan in
+                for item in plan.items where item.node.type == .file && !item.isHardLink {
+                    files += 1
+                    bytes += item.node.size ?? 0
+                }
+            }
+            progress.update { [files, bytes] in $0.filesTotal = files; $0.bytesTotal = bytes }
+        }
 
         var summary = RestoreSummary()
-        for entry in plan.entries {
-            switch entry.node.type {
-            case .file: summary.files += 1; summary.bytes += entry.node.size ?? 0
-            case .dir: summary.directories += 1
-            default: summary.otherItems += 1
+        let target = options.dryRun ? nil : try RestoreTarget(root: RawPath(options.target))
+        let owner = geteuid() == 0
+        var created = Set<Int>()  // directories already made on disk
+        var warnings: [String] = []
+        let plan = try await planner.run(tree: treeID, snapshotPrefix: options.subpath) { plan in
+            for item in plan.items {
+                if item.node.type == .file { summary.files += 1; summary.bytes += item.node.size ?? 0 } else { summary.otherItems += 1 }
+            }
+            guard let target else { return }
+            if !options.overwrite { try refuseExisting(plan, targetRoot: options.target) }
+            for i in plan.items.indices { try makeDirectories(above: Int(plan.items[i].parent), plan: plan, target: target, created: &created) }
+            warnings += try await restoreBatch(plan, target: target, owner: owner, options: options, progress: progress)
+            if options.verify {
+                summary.verifiedFiles += try await Verifier(targetRoot: options.target).verify(plan)
             }
         }
-        if options.dryRun { return summary }
+        summary.directories = plan.directories.count
+        if let target {
+            // Selected directories with nothing restored in them (empty ones) exist too; then
+            // directory metadata, deepest first, so writing inside them cannot undo it.
+            for d in plan.directories.indices { try makeDirectories(above: d, plan: plan, target: target, created: &created) }
+            for d in plan.directories.indices.reversed() {
+                warnings += try target.applyMetadata(plan.directoryComponents(d), node: plan.directories[d].node, owner: owner)
+            }
+        }
+        summary.warnings = warnings
+        summary.seconds = clock.elapsed
+        return summary
+    }
 
-        let target = try RestoreTarget(root: RawPath(options.target))
-        if !options.overwrite { try refuseExisting(plan, targetRoot: options.target) }
+    /// Creates directory `d` and its missing ancestors, outermost first.
+    private func makeDirectories(above d: Int, plan: RestorePlan, target: RestoreTarget, created: inout Set<Int>) throws {
+        var chain: [Int] = []
+        var current = d
+        while current >= 0 && !created.contains(current) {
+            chain.append(current)
+            current = Int(plan.directories[current].parent)
+        }
+        for dir in chain.reversed() {
+            try target.createDirectory(plan.directoryComponents(dir))
+            created.insert(dir)
+        }
+    }
 
-        // Directories, links and special files first; file data pack by pack.
+    /// Restores one batch of items: links and special files, file data pack by pack, hard
+    /// links, then the metadata of links and special files.
+    private func restoreBatch(_ plan: RestorePlan, target: RestoreTarget, owner: Bool, options: RestoreOptions,
+                              progress: RestoreProgress?) async throws -> [String] {
         var warnings: [String] = []
-        let owner = geteuid() == 0
-        for (i, entry) in plan.entries.enumerated() {
-            switch entry.node.type {
-            case .dir: try target.createDirectory(plan.components(i))
-            case .symlink: try target.createSymlink(plan.components(i), target: entry.node.linkTarget ?? [])
-            case .fifo, .charDevice, .blockDevice: warnings += try target.createSpecial(plan.components(i), node: entry.node)
+        for (i, item) in plan.items.enumerated() {
+            switch item.node.type {
+            case .symlink: try target.createSymlink(plan.components(i), target: item.node.linkTarget ?? [])
+            case .fifo, .charDevice, .blockDevice: warnings += try target.createSpecial(plan.components(i), node: item.node)
             default: break
             }
         }
@@ -104,29 +147,18 @@ public struct Restorer: Sendable {
         try await writer.writeEmptyFiles()
         try await restoreData(plan: plan, writer: writer, workers: options.workers)
         warnings += writer.warnings
-
-        for (i, entry) in plan.entries.enumerated() where entry.isHardLink {
-            try target.createHardLink(plan.components(i), to: plan.components(Int(entry.linkTo)))
+        for (i, item) in plan.items.enumerated() where item.isHardLink {
+            try target.createHardLink(plan.components(i), to: item.linkTo!)
         }
-        // Metadata of links and specials now; directories last, deepest first, so restoring
-        // their times and modes is not undone by writing inside them.
-        for (i, entry) in plan.entries.enumerated() where [.symlink, .fifo, .charDevice, .blockDevice].contains(entry.node.type) {
-            warnings += try target.applyMetadata(plan.components(i), node: entry.node, owner: owner)
+        for (i, item) in plan.items.enumerated() where [.symlink, .fifo, .charDevice, .blockDevice].contains(item.node.type) {
+            warnings += try target.applyMetadata(plan.components(i), node: item.node, owner: owner)
         }
-        for (i, entry) in plan.entries.enumerated().reversed() where entry.node.type == .dir {
-            warnings += try target.applyMetadata(plan.components(i), node: entry.node, owner: owner)
-        }
-        summary.warnings = warnings
-        if options.verify {
-            summary.verifiedFiles = try await Verifier(targetRoot: options.target).verify(plan)
-        }
-        summary.seconds = clock.elapsed
-        return summary
+        return warnings
     }
 
     private func refuseExisting(_ plan: RestorePlan, targetRoot: String) throws {
         var conflicts: [String] = []
-        for (i, entry) in plan.entries.enumerated() where entry.node.type != .dir {
+        for i in plan.items.indices {
             let path = rawPath(root: targetRoot, plan.components(i))
             if (try? FileStatus.lstat(path)) != nil { conflicts.append(path.display) }
             if conflicts.count >= 5 { break }
@@ -142,7 +174,7 @@ public struct Restorer: Sendable {
     private func restoreData(plan: RestorePlan, writer: FileWriter, workers: Int) async throws {
         var byPack: [ID: [BlobWork]] = [:]
         var seen: [ID: (pack: ID, position: Int)] = [:]  // a blob that fills several places is read once
-        for (fileIndex, entry) in plan.entries.enumerated() where entry.node.type == .file && !entry.isHardLink {
+        for (fileIndex, entry) in plan.items.enumerated() where entry.node.type == .file && !entry.isHardLink {
             for chunk in plan.chunks(fileIndex) {
                 if let known = seen[chunk.id] {
                     byPack[known.pack]![known.position].targets.append((fileIndex, chunk.offset))

@@ -6,16 +6,17 @@ struct Verifier {
     let targetRoot: String
 
     func verify(_ plan: RestorePlan) async throws -> Int {
-        let files = plan.entries.indices.filter { plan.entries[$0].node.type == .file }
+        let files = plan.items.indices.filter { plan.items[$0].node.type == .file }
         let root = targetRoot
         return try await blockingIO {
             var count = 0
             for i in files {
-                let entry = plan.entries[i]
+                let entry = plan.items[i]
                 let path = rawPath(root: root, plan.components(i))
                 let reader = try FileReader(path: path)
                 defer { reader.close() }
-                let chunks = plan.chunks(entry.isHardLink ? Int(entry.linkTo) : i)
+                // A hard link has the same content list as the file it links to.
+                let chunks = plan.chunks(i)
                 for chunk in chunks {
                     var buffer = [UInt8](repeating: 0, count: chunk.length)
                     let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
