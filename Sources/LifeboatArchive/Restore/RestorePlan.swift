@@ -79,7 +79,7 @@ struct RestorePlanner {
     let index: MasterIndex
     let filter: PathFilter
     /// Items per batch: a few MiB of plan, while each pack is still read about once.
-    var batchSize = 20_000
+    var batchSize = 10_000
 
     typealias Flush = (inout RestorePlan) async throws -> Void
 

@@ -225,7 +225,7 @@ struct BlobWork: Sendable {
 
 enum PackRuns {
     /// Splits offset-sorted blobs into runs read with one request each: a gap larger than
-    /// 1 MiB, or a run beyond 8 MiB, starts a new request.
+    /// 1 MiB, or a run beyond 4 MiB, starts a new request.
     static func split(_ blobs: [BlobWork]) -> [[BlobWork]] {
         var runs: [[BlobWork]] = []
         var current: [BlobWork] = []
@@ -233,7 +233,7 @@ enum PackRuns {
         var runEnd: UInt32 = 0
         for blob in blobs {
             let gap = Int(blob.location.offset) - Int(runEnd)
-            if !current.isEmpty && (gap > 1 << 20 || Int(blob.location.offset + blob.location.length - runStart) > 8 << 20) {
+            if !current.isEmpty && (gap > 1 << 20 || Int(blob.location.offset + blob.location.length - runStart) > 4 << 20) {
                 runs.append(current)
                 current = []
             }
