@@ -95,3 +95,11 @@ func scratchDirectory(_ name: String) -> String {
 func removeTree(_ path: String) {
     try? FileManager.default.removeItem(atPath: path)
 }
+
+/// glibc's malloc_trim(0): returns free heap pages to the system (no-op where it is missing).
+/// Looked up at run time: the Glibc module does not import <malloc.h>.
+func trimMalloc() {
+    typealias Trim = @convention(c) (Int) -> Int32
+    guard let symbol = dlsym(nil, "malloc_trim") else { return }
+    _ = unsafeBitCast(symbol, to: Trim.self)(0)
+}
