@@ -52,3 +52,9 @@ clean:
 
 distclean:
 	rm -rf "$(ROOT)/.build" "$(ROOT)"/.build-* "$(ROOT)"/.build_*
+
+# Micro-benchmarks (ordo-one/benchmark) in their own package, so `swift build` never builds
+# the benchmark library. First run builds it in release: a few minutes. See Benchmarks/README.md.
+.PHONY: bench-micro
+bench-micro:
+	cd "$(ROOT)/Benchmarks" && $(SWIFT) package benchmark
