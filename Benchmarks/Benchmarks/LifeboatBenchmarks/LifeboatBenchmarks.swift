@@ -297,6 +297,8 @@ func indexRun(blobs: Int) -> (Int, Int, Int, Int) {
     let before = residentBytes()
     var index = MasterIndex()
     let insertStart = ContinuousClock.now
+    // As Repository.loadIndex does: the blob count is known from the index files.
+    index.reserve(blobs)
     for i in 0..<blobs {
         let pack = TestData.id(i / blobsPerPack, salt: 0xFACC)
         index.add(TestData.id(i), BlobLocation(pack: pack, type: .data, offset: UInt32(truncatingIfNeeded: (i % blobsPerPack) << 20),

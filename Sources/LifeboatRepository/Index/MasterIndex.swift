@@ -23,55 +23,66 @@ public struct BlobLocation: Sendable, Equatable {
 
 /// The in-memory union of all index files: blob (type, ID) → location.
 ///
-/// Memory is the budget that matters on large repositories: entries live in one dense array
-/// of 48-byte records, and an open-addressing table of 32-bit positions finds them (load
-/// factor 0.25–0.5), so a blob costs 56–64 bytes. Pack IDs are stored once and referenced
-/// by number. Not thread-safe: the owner serializes access.
+/// Memory is the budget that matters on large repositories, and lookups are on every
+/// backup's hot path. The 48-byte entries live directly in one open-addressing table
+/// (linear probing) whose size need not be a power of two: the slot is the high half of
+/// `w1 · capacity`. Loading an index sizes the table for a load factor of 0.85, so a blob
+/// costs about 56 bytes plus its share of the pack list (32 bytes per pack), and a lookup
+/// touches one place in memory. Not thread-safe: the owner serializes access.
 public struct MasterIndex: Sendable {
     struct Entry: Sendable {
         var id: ID
-        /// Pack number in `packs`; the top bit marks tree blobs.
+        /// Pack number in `packs`; the top bit marks tree blobs; `empty` marks a free slot.
         var packAndType: UInt32
         var offset: UInt32
         var length: UInt32
         var uncompressedLength: UInt32
     }
 
-    var entries: [Entry] = []
-    /// 0 = empty slot, otherwise entry position + 1.
-    var slots: [UInt32] = []
-    var mask = 0
-    public private(set) var packs: [ID] = []
-    private var packNumbers: [ID: UInt32] = [:]
-
     private static let treeBit: UInt32 = 1 << 31
+    private static let empty = UInt32.max
+    private static let emptyEntry = Entry(id: .zero, packAndType: empty, offset: 0, length: 0, uncompressedLength: 0)
+    /// Load factor for a table sized ahead (`reserve`), and the most it may reach.
+    private static let plannedLoad = 0.85
+    private static let maximumLoad = 0.92
+
+    private var table: [Entry] = []
+    public private(set) var count = 0
+    public private(set) var packs: [ID] = []
+    /// Blobs arrive pack by pack: remembering the last pack avoids a pack dictionary.
+    private var lastPack: (id: ID, number: UInt32)?
 
     public init(expectedBlobs: Int = 0) {
         reserve(expectedBlobs)
     }
 
-    public var count: Int { entries.count }
-
-    /// Grows storage for at least `count` blobs in total.
+    /// Sizes the table for at least `count` blobs in total.
     public mutating func reserve(_ count: Int) {
-        entries.reserveCapacity(count)
-        var capacity = 16
-        while capacity < count * 2 { capacity <<= 1 }
-        if capacity > slots.count { rehash(capacity: capacity) }
+        let needed = Int((Double(count) / Self.plannedLoad).rounded(.up)) + 1
+        if needed > table.count { rehash(capacity: needed) }
     }
 
     public mutating func add(_ blob: ID, _ location: BlobLocation) {
-        if (entries.count + 1) * 2 > slots.count { rehash(capacity: max(16, slots.count * 2)) }
-        let number = packNumber(location.pack)
-        let entry = Entry(id: blob, packAndType: number | (location.type == .tree ? Self.treeBit : 0),
-                          offset: location.offset, length: location.length, uncompressedLength: location.uncompressedLength)
-        entries.append(entry)
-        insertSlot(for: entries.count - 1)
+        if Double(count + 1) > Double(table.count) * Self.maximumLoad {
+            // Grow gently: every doubling would leave half the table empty for a long time.
+            rehash(capacity: max(16, table.count + table.count / 6, Int(Double(count + 1) / Self.plannedLoad) + 1))
+        }
+        let number: UInt32
+        if let lastPack, lastPack.id == location.pack {
+            number = lastPack.number
+        } else {
+            number = UInt32(packs.count)
+            precondition(number < Self.treeBit - 1, "too many packs for one index")
+            packs.append(location.pack)
+            lastPack = (location.pack, number)
+        }
+        insert(Entry(id: blob, packAndType: number | (location.type == .tree ? Self.treeBit : 0), offset: location.offset,
+                     length: location.length, uncompressedLength: location.uncompressedLength))
     }
 
     /// Adds every blob of an index file.
     public mutating func add(_ file: IndexFile) {
-        reserve(entries.count + file.packs.reduce(0) { $0 + $1.blobs.count })
+        reserve(count + file.packs.reduce(0) { $0 + $1.blobs.count })
         for pack in file.packs {
             for blob in pack.blobs {
                 add(blob.id, BlobLocation(pack: pack.id, type: blob.type, offset: blob.offset, length: blob.length,
@@ -86,68 +97,66 @@ public struct MasterIndex: Sendable {
 
     public func lookup(_ blob: ID, type: BlobType) -> BlobLocation? {
         guard let i = position(of: blob, type: type) else { return nil }
-        let e = entries[i]
-        return BlobLocation(pack: packs[Int(e.packAndType & ~Self.treeBit)], type: type, offset: e.offset,
-                            length: e.length, uncompressedLength: e.uncompressedLength)
+        return location(table[i], type: type)
     }
 
     /// Every stored copy of a blob (the same blob may sit in several packs).
     public func lookupAll(_ blob: ID, type: BlobType) -> [BlobLocation] {
-        guard !slots.isEmpty else { return [] }
+        guard !table.isEmpty else { return [] }
         var out: [BlobLocation] = []
-        var slot = Int(truncatingIfNeeded: blob.w1) & mask
-        while slots[slot] != 0 {
-            let e = entries[Int(slots[slot] - 1)]
-            if e.id == blob && (e.packAndType & Self.treeBit != 0) == (type == .tree) {
-                out.append(BlobLocation(pack: packs[Int(e.packAndType & ~Self.treeBit)], type: type, offset: e.offset,
-                                        length: e.length, uncompressedLength: e.uncompressedLength))
-            }
-            slot = (slot + 1) & mask
+        var slot = home(blob)
+        while table[slot].packAndType != Self.empty {
+            let e = table[slot]
+            if e.id == blob && (e.packAndType & Self.treeBit != 0) == (type == .tree) { out.append(location(e, type: type)) }
+            slot = slot + 1 == table.count ? 0 : slot + 1
         }
         return out
     }
 
-    /// Calls `body` for every entry, in insertion order.
+    /// Calls `body` for every entry, in table order.
     public func forEach(_ body: (ID, BlobLocation) throws -> Void) rethrows {
-        for e in entries {
-            let type: BlobType = e.packAndType & Self.treeBit != 0 ? .tree : .data
-            try body(e.id, BlobLocation(pack: packs[Int(e.packAndType & ~Self.treeBit)], type: type, offset: e.offset,
-                                        length: e.length, uncompressedLength: e.uncompressedLength))
+        for e in table where e.packAndType != Self.empty {
+            try body(e.id, location(e, type: e.packAndType & Self.treeBit != 0 ? .tree : .data))
         }
+    }
+
+    private func location(_ e: Entry, type: BlobType) -> BlobLocation {
+        BlobLocation(pack: packs[Int(e.packAndType & ~Self.treeBit)], type: type, offset: e.offset, length: e.length,
+                     uncompressedLength: e.uncompressedLength)
+    }
+
+    /// The home slot: IDs are uniform, so the high half of `w1 · capacity` spreads them evenly
+    /// over any table size. (w1, not w0: tables keyed by an ID prefix elsewhere must not
+    /// correlate with this one.)
+    @inline(__always) private func home(_ id: ID) -> Int {
+        Int(truncatingIfNeeded: id.w1.multipliedFullWidth(by: UInt64(table.count)).high)
     }
 
     func position(of blob: ID, type: BlobType) -> Int? {
-        guard !slots.isEmpty else { return nil }
+        guard !table.isEmpty else { return nil }
         let wantTree = type == .tree
-        // w1, not w0: tables sharded by a prefix elsewhere must not correlate with this one.
-        var slot = Int(truncatingIfNeeded: blob.w1) & mask
-        while true {
-            let s = slots[slot]
-            if s == 0 { return nil }
-            let e = entries[Int(s - 1)]
-            if e.id == blob && (e.packAndType & (1 << 31) != 0) == wantTree { return Int(s - 1) }
-            slot = (slot + 1) & mask
+        return table.withUnsafeBufferPointer { t in
+            var slot = home(blob)
+            while true {
+                let e = t[slot]
+                if e.packAndType == Self.empty { return nil }
+                if e.id == blob && (e.packAndType & Self.treeBit != 0) == wantTree { return slot }
+                slot = slot + 1 == t.count ? 0 : slot + 1
+            }
         }
     }
 
-    private mutating func packNumber(_ pack: ID) -> UInt32 {
-        if let n = packNumbers[pack] { return n }
-        let n = UInt32(packs.count)
-        precondition(n < Self.treeBit, "too many packs for one index")
-        packs.append(pack)
-        packNumbers[pack] = n
-        return n
-    }
-
-    private mutating func insertSlot(for position: Int) {
-        var slot = Int(truncatingIfNeeded: entries[position].id.w1) & mask
-        while slots[slot] != 0 { slot = (slot + 1) & mask }
-        slots[slot] = UInt32(position + 1)
+    private mutating func insert(_ entry: Entry) {
+        var slot = home(entry.id)
+        while table[slot].packAndType != Self.empty { slot = slot + 1 == table.count ? 0 : slot + 1 }
+        table[slot] = entry
+        count += 1
     }
 
     private mutating func rehash(capacity: Int) {
-        slots = [UInt32](repeating: 0, count: capacity)
-        mask = capacity - 1
-        for i in entries.indices { insertSlot(for: i) }
+        let old = table
+        table = [Entry](repeating: Self.emptyEntry, count: capacity)
+        count = 0
+        for e in old where e.packAndType != Self.empty { insert(e) }
     }
 }
