@@ -27,14 +27,6 @@ enum Main {
     static func main() async {
         // restic probes a lock holder's liveness with SIGHUP; it must not kill us.
         signal(SIGHUP, SIG_IGN)
-        // Block SIGINT and SIGTERM before any other thread exists, so that every thread
-        // inherits the mask: libdispatch's signal sources read blocked signals (signalfd);
-        // a thread that left them unblocked would take and discard them (SIG_IGN below).
-        var interruptSignals = sigset_t()
-        sigemptyset(&interruptSignals)
-        sigaddset(&interruptSignals, SIGINT)
-        sigaddset(&interruptSignals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &interruptSignals, nil)
         // A fixed mmap threshold: glibc otherwise raises it after scrypt frees its 32 MiB, and
         // the pipeline's large buffers then stay in the heap and fragment it (peak RSS +50%).
         setMmapThreshold(256 << 10)
