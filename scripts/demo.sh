@@ -5,7 +5,7 @@
 #   KEEP=1 scripts/demo.sh     keep the temporary sample tree, repository and restore
 #
 # Steps: make a sample tree -> init -> backup -> change files -> backup ->
-# snapshots -> ls latest -> restore one file as it was in the FIRST snapshot,
+# snapshots -> ls latest DIR -> restore one file as it was in the FIRST snapshot,
 # chosen by time (--at) -> compare -> check (and `restic check --read-data`
 # when restic is installed, as an independent verifier).
 # Environment: LIFEBOAT_BIN (default <repo>/.build/release/lifeboat), KEEP.
@@ -17,7 +17,9 @@ LIFEBOAT=${LIFEBOAT_BIN:-$ROOT/.build/release/lifeboat}
 command -v python3 >/dev/null || { echo "demo: python3 is needed (scripts/install-deps.sh demo)" >&2; exit 1; }
 
 # Only the demo's own settings apply: ignore repository/password settings of the caller.
-unset LIFEBOAT_REPOSITORY LIFEBOAT_PASSWORD_FILE RESTIC_REPOSITORY RESTIC_PASSWORD RESTIC_PASSWORD_FILE
+# A password command or file takes precedence over LIFEBOAT_PASSWORD, so those go too.
+unset LIFEBOAT_REPOSITORY LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND \
+      RESTIC_REPOSITORY RESTIC_PASSWORD RESTIC_PASSWORD_FILE RESTIC_PASSWORD_COMMAND
 export LIFEBOAT_PASSWORD=lifeboat-demo-password
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lifeboat-demo.XXXXXX")
@@ -41,6 +43,7 @@ trap cleanup EXIT
 
 step() { CURRENT_STEP=$*; printf '\n==> %s\n' "$*"; }
 show() { printf '    $ %s\n' "$*"; }
+say() { printf '    %s\n' "$@"; }   # a short explanation, one line per argument
 run() {  # print a command, then run it
     local q=() a
     for a in "$@"; do q+=("$(printf '%q' "$a")"); done
@@ -56,6 +59,7 @@ echo "    repository: $REPO"
 echo "    note: this demo uses LIFEBOAT_PASSWORD=$LIFEBOAT_PASSWORD; never put a real password in the environment of a shared shell."
 
 step "create a sample tree in $SRC"
+say "Three small text files, a nested config, a symbolic link, an empty file and 3 MiB of random data."
 mkdir -p "$SRC/docs" "$SRC/config/nested/deeper" "$SRC/data" "$ORIG"
 printf 'Lifeboat demo notes\nversion: 1\nwritten before the first backup\n' >"$SRC/docs/notes.txt"
 printf 'Plan for the old cluster.\nThis file is deleted after the first backup.\n' >"$SRC/docs/old-plan.txt"
@@ -68,11 +72,13 @@ cp "$SRC/docs/notes.txt" "$ORIG/notes.txt"
 (cd "$SRC" && find . -mindepth 1 \( -type l -printf '    %M %8s  %P -> %l\n' \) -o -printf '    %M %8s  %P\n' | sort -k3)
 
 step "init: create the repository"
+say "A repository holds encrypted, deduplicated snapshots in restic's format (version 2)."
 lifeboat -r "$REPO" init
 
 [[ -f $REPO/config ]] || { echo "    init did not create $REPO/config" >&2; exit 1; }
 
 step "backup #1"
+say "Reads the whole tree and stores it as the first snapshot."
 lifeboat -r "$REPO" backup "$SRC"
 
 # Snapshot times have sub-second precision, but make the two backups at least
@@ -87,15 +93,21 @@ echo 'added after the first backup' >"$SRC/docs/new-file.txt"
 run rm "$SRC/docs/old-plan.txt"
 
 step "backup #2 (incremental: only changed data is stored)"
+say "Files whose size, times and inode are unchanged since the parent snapshot are not read again;" \
+    "only the new and changed files add data to the repository (a few KiB, not another 3 MiB)."
 lifeboat -r "$REPO" backup "$SRC"
 
-step "snapshots"
+step "snapshots: list what the repository holds"
+say "Times are shown in UTC. Each snapshot is complete on its own; none depends on a previous backup to restore."
 lifeboat -r "$REPO" snapshots
 
-step "ls latest"
-lifeboat -r "$REPO" ls latest
+step "ls: look inside the newest snapshot"
+say "Paths are stored absolute. docs/old-plan.txt is gone here, but the first snapshot still has it."
+lifeboat -r "$REPO" ls latest "$SRC/docs"
 
 step "find the time of the first snapshot (snapshots --json)"
+say "In an incident you usually know a time (\"before 03:00\") rather than a snapshot ID;" \
+    "--at TIME picks the newest snapshot taken at or before that time."
 show "$LIFEBOAT -r $REPO snapshots --json > $WORK/snapshots.json"
 "$LIFEBOAT" -r "$REPO" snapshots --json >"$WORK/snapshots.json"
 AT=$(python3 - "$WORK/snapshots.json" <<'PY'
@@ -132,6 +144,7 @@ PY
 echo "    first snapshot was taken at or just before $AT"
 
 step "restore docs/notes.txt as it was at $AT (the first snapshot) into $OUT"
+say "--include restores only the matching file (and the directories leading to it)."
 mkdir -p "$OUT"
 lifeboat -r "$REPO" restore latest --at "$AT" --target "$OUT" --include "$SRC/docs/notes.txt"
 
@@ -148,11 +161,15 @@ fi
 echo "    OK: $restored matches the content at the first backup"
 
 step "check the repository"
+say "Verifies that every index, snapshot and tree decrypts and that every referenced blob is stored." \
+    "(\`lifeboat check --read-data\` also reads and verifies every pack.)"
 lifeboat -r "$REPO" check
 
 if command -v restic >/dev/null; then
     step "independent verification with restic ($(restic version | head -n1))"
-    run env RESTIC_PASSWORD="$LIFEBOAT_PASSWORD" restic -r "$REPO" --no-cache check --read-data
+    say "restic reads and verifies every byte Lifeboat wrote; -q hides its progress lines."
+    run env RESTIC_PASSWORD="$LIFEBOAT_PASSWORD" restic -q -r "$REPO" --no-cache check --read-data
+    say "OK: restic found no errors"
 else
     echo
     echo "==> restic not installed: skipping the independent check (scripts/install-deps.sh test installs it)"

@@ -43,8 +43,9 @@ extension Repository {
         try await checkConflicts(exclusive: exclusive, ignoring: nil)
         let id = try await writeLock(exclusive: exclusive)
         // Two processes may have checked at the same moment: look again after a pause.
-        try await Task.sleep(nanoseconds: 200_000_000)
+        // The pause is inside `do`: an interrupt during it must not leave the lock behind.
         do {
+            try await Task.sleep(nanoseconds: 200_000_000)
             try await checkConflicts(exclusive: exclusive, ignoring: id)
         } catch {
             try? await backend.remove(FileHandle(.lock, id))

@@ -45,7 +45,9 @@ enum Main {
             return source
         }
         await command.value
-        _ = interrupts
+        // `_ = interrupts` does not keep the sources alive in an optimized build: they were
+        // released (and so cancelled) right after setup, and Ctrl-C did nothing.
+        withExtendedLifetime(interrupts) {}
     }
 }
 

@@ -19,7 +19,15 @@ struct PasswordSource {
     }
 
     private func readAny(confirm: Bool) throws -> [UInt8] {
-        if let command = options.passwordCommand ?? environment("LIFEBOAT_PASSWORD_COMMAND") ?? environment("RESTIC_PASSWORD_COMMAND") {
+        // As in restic: two explicit sources are a mistake, not a precedence question.
+        if options.passwordCommand != nil && options.passwordFile != nil {
+            throw LifeboatError(.invalidArgument, "--password-file and --password-command are mutually exclusive",
+                                hint: "give only one of them")
+        }
+        // A flag beats the environment: --password-file is not overridden by a *_PASSWORD_COMMAND variable.
+        let commandFromEnvironment = options.passwordFile != nil ? nil
+            : environment("LIFEBOAT_PASSWORD_COMMAND") ?? environment("RESTIC_PASSWORD_COMMAND")
+        if let command = options.passwordCommand ?? commandFromEnvironment {
             return try run(command)
         }
         if let file = options.passwordFile ?? environment("LIFEBOAT_PASSWORD_FILE") ?? environment("RESTIC_PASSWORD_FILE") {
