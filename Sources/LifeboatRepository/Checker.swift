@@ -95,6 +95,7 @@ public struct Checker: Sendable {
         var seenTrees = Set<ID>()
         for name in snapshotNames {
             guard let id = ID(hex: name) else { continue }
+            try Task.checkCancellation()
             report.snapshots += 1
             do {
                 let snapshot = try await repository.loadSnapshot(id)
@@ -109,7 +110,8 @@ public struct Checker: Sendable {
             let packs = indexed.values.filter { stored[$0.id] != nil && (options.subset?.includes($0.id) ?? true) }
             let repository = self.repository
             let results = try await concurrentMap(Array(packs), limit: max(2, repository.backend.connections)) { pack in
-                await Self.readPack(pack, repository: repository)
+                try Task.checkCancellation()
+                return await Self.readPack(pack, repository: repository)
             }
             report.packsRead = packs.count
             for problems in results { report.problems += problems }

@@ -27,6 +27,9 @@ enum Main {
     static func main() async {
         // restic probes a lock holder's liveness with SIGHUP; it must not kill us.
         signal(SIGHUP, SIG_IGN)
+        // `dump … | head` closes the pipe early: write then fails with EPIPE and the command
+        // ends through its normal error path (removing its lock) instead of dying silently.
+        signal(SIGPIPE, SIG_IGN)
         // A fixed mmap threshold: glibc otherwise raises it after scrypt frees its 32 MiB, and
         // the pipeline's large buffers then stay in the heap and fragment it (peak RSS +50%).
         setMmapThreshold(256 << 10)

@@ -104,6 +104,7 @@ struct RestorePlanner {
     @discardableResult
     private func walk(_ treeID: ID, prefix: [[UInt8]], parent: Int32, parentIncluded: Bool,
                       into plan: inout RestorePlan, hardLinks: inout [HardLinkKey: [[UInt8]]], flush: Flush) async throws -> Bool {
+        try Task.checkCancellation()
         let tree = try await repository.loadTree(treeID, index: index)
         var selectedAny = false
         for node in tree.nodes {

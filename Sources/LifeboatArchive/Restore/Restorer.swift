@@ -190,6 +190,7 @@ public struct Restorer: Sendable {
         let repository = self.repository
         _ = try await concurrentMap(packs, limit: workers) { pack in
             for run in PackRuns.split(pack.blobs) {
+                try Task.checkCancellation()  // Ctrl-C: stop between reads; the lock is removed on the way out
                 let start = Int(run.first!.location.offset)
                 let end = Int(run.last!.location.offset + run.last!.location.length)
                 let bytes: [UInt8]

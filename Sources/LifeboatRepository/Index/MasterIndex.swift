@@ -1,4 +1,7 @@
 public import LifeboatCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where a blob is stored.
 public struct BlobLocation: Sendable, Equatable {
@@ -155,8 +158,26 @@ public struct MasterIndex: Sendable {
 
     private mutating func rehash(capacity: Int) {
         let old = table
-        table = [Entry](repeating: Self.emptyEntry, count: capacity)
+        table = [Entry](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
+            buffer.initialize(repeating: Self.emptyEntry)
+            initialized = capacity
+        }
         count = 0
         for e in old where e.packAndType != Self.empty { insert(e) }
     }
+}
+
+/// Asks for transparent huge pages on a large table before it is first touched: random
+/// lookups in a table of hundreds of MiB otherwise miss the TLB on almost every probe.
+private func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+    #if os(Linux)
+    let huge = 2 << 20
+    guard let base = buffer.baseAddress, buffer.count >= 4 * huge else { return }
+    let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
+    let end = (Int(bitPattern: base) + buffer.count) & ~(huge - 1)
+    guard end > start else { return }
+    let MADV_HUGEPAGE: Int32 = 14
+    _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE)
+    #endif
 }
