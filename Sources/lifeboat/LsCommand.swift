@@ -109,7 +109,3 @@ func modeString(_ node: Node) -> String {
 extension String {
     func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }
-
-func display(_ components: [[UInt8]]) -> String {
-    "/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
-}

@@ -178,6 +178,7 @@ func rawPath(root: String, _ components: [[UInt8]]) -> RawPath {
     components.reduce(RawPath(root)) { $0.appending(component: $1) }
 }
 
-func display(_ components: [[UInt8]]) -> String {
+/// A snapshot path for messages (`/a/b`; invalid UTF-8 shown as U+FFFD).
+public func display(_ components: [[UInt8]]) -> String {
     "/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
 }
