@@ -38,9 +38,16 @@ public final class Repository: Sendable {
     // MARK: - Init and open
 
     /// Creates a new repository (format `version`, 2 by default) with one key for `password`.
-    /// - Throws: `.repositoryExists` if a config file is already there.
+    /// - Parameter chunkerPolynomial: reuse another repository's chunker parameters (so the
+    ///   two cut data at the same places), or fix them for reproducible tests; random if nil.
+    /// - Throws: `.repositoryExists` if a config file is already there; `.invalidArgument`
+    ///   for a polynomial that is not irreducible of degree 53.
     public static func initialize(backend: any Backend, password: [UInt8], version: Int = 2,
+                                  chunkerPolynomial: Polynomial? = nil,
                                   hostname: String = currentHostname(), username: String = currentUsername()) async throws -> Repository {
+        if let chunkerPolynomial, chunkerPolynomial.degree != 53 || !chunkerPolynomial.isIrreducible {
+            throw LifeboatError(.invalidArgument, "chunker polynomial \(chunkerPolynomial) is not irreducible of degree 53")
+        }
         guard version == 1 || version == 2 else {
             throw LifeboatError(.invalidArgument, "repository format version \(version) is not supported", hint: "use 1 or 2")
         }
@@ -50,7 +57,7 @@ public final class Repository: Sendable {
         try await backend.create()
         let masterKey = CryptoKey.random()
         let config = RepositoryConfig(version: version, id: Hex.encode(secureRandomBytes(32)),
-                                      chunkerPolynomial: Polynomial.randomIrreducible().description)
+                                      chunkerPolynomial: (chunkerPolynomial ?? Polynomial.randomIrreducible()).description)
         let keyFile = try makeKeyFile(masterKey: masterKey, password: password, hostname: hostname, username: username)
         let keyBytes = keyFile.encoded()
         let keyName = SHA256.hash(keyBytes).hex
