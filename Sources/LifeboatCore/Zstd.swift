@@ -91,6 +91,21 @@ public final class ZstdDecompressor {
         return out
     }
 
+    /// Like `decompress(_:expectedSize:)`, into `buffer`, reusing its storage (it only grows);
+    /// the plaintext is `buffer[0..<expectedSize]`.
+    public func decompress(_ input: UnsafeRawBufferPointer, expectedSize: Int, into buffer: inout [UInt8]) throws {
+        if buffer.count < expectedSize { buffer.append(contentsOf: repeatElement(0, count: expectedSize - buffer.count)) }
+        let written = buffer.withUnsafeMutableBytes { o in
+            ZSTD_decompressDCtx(context, o.baseAddress, expectedSize, input.baseAddress, input.count)
+        }
+        if ZSTD_isError(written) != 0 {
+            throw LifeboatError(.corrupt, "zstd frame is invalid: \(String(cString: ZSTD_getErrorName(written)))")
+        }
+        guard written == expectedSize else {
+            throw LifeboatError(.corrupt, "zstd frame holds \(written) bytes, expected \(expectedSize)")
+        }
+    }
+
     /// Decompresses one frame of unknown plaintext length, streaming.
     public func decompress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
         let declared = ZSTD_getFrameContentSize(input.baseAddress, input.count)

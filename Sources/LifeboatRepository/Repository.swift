@@ -258,6 +258,45 @@ public final class Repository: Sendable {
 
 /// Opening and sealing single blobs.
 public enum BlobCodec {
+    /// Reusable buffers for opening many blobs on one thread without allocating each time.
+    public struct Buffers {
+        var opened: [UInt8] = []
+        var plain: [UInt8] = []
+        public init() {}
+    }
+
+    /// Like `open`, into `buffers`, and hands the verified plaintext to `body`.
+    public static func open<R>(_ sealed: UnsafeRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
+                               decompressor: ZstdDecompressor, buffers: inout Buffers,
+                               _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let what = "\(location.type) blob \(id.short) in pack \(location.pack.short)"
+        let damaged = "run `lifeboat check --read-data` to find all damage"
+        do {
+            let length = try cipher.open(sealed, into: &buffers.opened)
+            if location.uncompressedLength != 0 {
+                let size = Int(location.uncompressedLength)
+                try buffers.opened.withUnsafeBytes { raw in
+                    try decompressor.decompress(UnsafeRawBufferPointer(rebasing: raw[0..<length]), expectedSize: size,
+                                                into: &buffers.plain)
+                }
+                return try check(buffers.plain, count: size)
+            }
+            return try check(buffers.opened, count: length)
+        } catch let error as LifeboatError where error.code == .corrupt && !error.message.hasPrefix(what) {
+            throw LifeboatError(.corrupt, "\(what) is damaged: \(error.message)", hint: damaged)
+        }
+
+        func check(_ buffer: [UInt8], count: Int) throws -> R {
+            try buffer.withUnsafeBytes { raw in
+                let plain = UnsafeRawBufferPointer(rebasing: raw[0..<count])
+                guard SHA256.hash(plain) == id else {
+                    throw LifeboatError(.corrupt, "\(what) is damaged: its content does not match its ID", hint: damaged)
+                }
+                return try body(plain)
+            }
+        }
+    }
+
     /// Verifies the MAC, decrypts, decompresses and checks the SHA-256 of a stored blob.
     public static func open(_ sealed: [UInt8], id: ID, location: BlobLocation, cipher: Cipher,
                             decompressor: ZstdDecompressor) throws -> [UInt8] {

@@ -40,9 +40,9 @@ final class FileWriter: @unchecked Sendable {
         }
     }
 
-    func write(_ bytes: [UInt8], file index: Int, offset: UInt64) throws {
+    func write(_ bytes: UnsafeRawBufferPointer, file index: Int, offset: UInt64) throws {
         let file = try handle(for: index)
-        try bytes.withUnsafeBytes { try file.write($0, at: offset) }
+        try file.write(bytes, at: offset)
         progress?.update { $0.bytesDone += UInt64(bytes.count) }
         let done = state.withLock { s -> RestoreFile? in
             s.remaining[index]! -= 1

@@ -203,13 +203,16 @@ public struct Restorer: Sendable {
                 try await blockingIO {
                     let cipher = Cipher(key: repository.masterKey)
                     let decompressor = ZstdDecompressor()
+                    var buffers = BlobCodec.Buffers()  // reused: no fresh, zero-filled pages per blob
                     for blob in run {
                         let from = Int(blob.location.offset) - start
-                        let plain = try bytes.withUnsafeBytes { raw in
+                        try bytes.withUnsafeBytes { raw in
                             try BlobCodec.open(UnsafeRawBufferPointer(rebasing: raw[from..<from + Int(blob.location.length)]),
-                                               id: blob.id, location: blob.location, cipher: cipher, decompressor: decompressor)
+                                               id: blob.id, location: blob.location, cipher: cipher, decompressor: decompressor,
+                                               buffers: &buffers) { plain in
+                                for target in blob.targets { try writer.write(plain, file: target.file, offset: target.offset) }
+                            }
                         }
-                        for target in blob.targets { try writer.write(plain, file: target.file, offset: target.offset) }
                     }
                 }
             }
