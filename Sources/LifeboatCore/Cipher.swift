@@ -59,25 +59,8 @@ public final class Cipher {
     /// Verifies the MAC of `sealed`, then decrypts it.
     /// - Throws: `.corrupt` when the data is too short or the MAC does not match.
     public func open(_ sealed: UnsafeRawBufferPointer) throws -> [UInt8] {
-        guard sealed.count >= Self.overhead else {
-            throw LifeboatError(.corrupt, "encrypted data is \(sealed.count) bytes, shorter than the 32-byte overhead")
-        }
-        let iv = UnsafeRawBufferPointer(rebasing: sealed[0..<16])
-        let body = UnsafeRawBufferPointer(rebasing: sealed[16..<sealed.count - 16])
-        let tag = UnsafeRawBufferPointer(rebasing: sealed[(sealed.count - 16)...])
-        var computed = (UInt64(0), UInt64(0))
-        let matches = withUnsafeMutableBytes(of: &computed) { c -> Bool in
-            let mac = contexts.startMAC(iv: iv)
-            macUpdate(mac, body)
-            macFinish(mac, into: c)
-            return CRYPTO_memcmp(c.baseAddress, tag.baseAddress, 16) == 0
-        }
-        guard matches else { throw LifeboatError(.corrupt, "ciphertext verification failed (MAC mismatch)") }
-        var plaintext = [UInt8](repeating: 0, count: body.count)
-        plaintext.withUnsafeMutableBytes { out in
-            contexts.startKeystream(iv: iv)
-            contexts.crypt(body, into: out)
-        }
+        var plaintext: [UInt8] = []
+        _ = try open(sealed, into: &plaintext)  // an empty buffer grows to exactly the plaintext
         return plaintext
     }
 
