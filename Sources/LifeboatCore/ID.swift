@@ -27,8 +27,31 @@ public struct ID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Parses 64 hexadecimal characters; returns nil for anything else.
     public init?(hex: some StringProtocol) {
-        guard let bytes = Hex.decode(hex), bytes.count == 32 else { return nil }
-        self.init(bytes: bytes)
+        var text = String(hex)
+        guard let id = text.withUTF8({ ID(hexBytes: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = id
+    }
+
+    /// Parses 64 ASCII hex digits in place, without allocating (index and tree decoding).
+    public init?(hexBytes p: UnsafeRawBufferPointer) {
+        guard p.count == 64 else { return nil }
+        func word(_ w: Int) -> UInt64? {
+            var v: UInt64 = 0
+            for k in w * 16..<w * 16 + 16 {
+                let c = p[k]
+                let d: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c &- UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c &- UInt8(ascii: "a") &+ 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c &- UInt8(ascii: "A") &+ 10
+                default: return nil
+                }
+                v = v << 4 | UInt64(d)
+            }
+            return v
+        }
+        guard let w0 = word(0), let w1 = word(1), let w2 = word(2), let w3 = word(3) else { return nil }
+        self.init(w0: w0, w1: w1, w2: w2, w3: w3)
     }
 
     public var bytes: [UInt8] {

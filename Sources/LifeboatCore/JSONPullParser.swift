@@ -102,27 +102,3 @@ public struct JSONPullParser {
         _ = try parser.parseValue()
     }
 }
-
-extension ID {
-    /// Parses 64 ASCII hex digits in place.
-    init?(hexBytes p: UnsafeRawBufferPointer) {
-        guard p.count == 64 else { return nil }
-        var words: [UInt64] = [0, 0, 0, 0]
-        for w in 0..<4 {
-            var v: UInt64 = 0
-            for k in 0..<16 {
-                let c = p[w * 16 + k]
-                let d: UInt8
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c &- UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c &- UInt8(ascii: "a") &+ 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c &- UInt8(ascii: "A") &+ 10
-                default: return nil
-                }
-                v = v << 4 | UInt64(d)
-            }
-            words[w] = v
-        }
-        self.init(w0: words[0], w1: words[1], w2: words[2], w3: words[3])
-    }
-}

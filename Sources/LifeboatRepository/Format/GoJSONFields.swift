@@ -70,40 +70,10 @@ enum GoJSON {
     static func id(_ v: JSONValue, _ what: String) throws -> ID? {
         if v.isNull { return nil }
         guard case .string(let s) = v else { throw mismatch(v, "ID string", what) }
-        guard let id = parseID(s) else {
+        guard let id = ID(hex: s) else {
             throw LifeboatError(.corrupt, "cannot decode \(what): \"\(s)\" is not a 64-digit hex ID")
         }
         return id
-    }
-
-    /// 64 hex digits straight into the four words: index files hold many IDs.
-    static func parseID(_ text: String) -> ID? {
-        var text = text
-        return text.withUTF8 { p -> ID? in
-            guard p.count == 64 else { return nil }
-            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-            for w in 0..<4 {
-                var v: UInt64 = 0
-                for k in w * 16..<w * 16 + 16 {
-                    let c = p[k]
-                    let d: UInt8
-                    switch c {
-                    case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c &- UInt8(ascii: "0")
-                    case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c &- UInt8(ascii: "a") &+ 10
-                    case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c &- UInt8(ascii: "A") &+ 10
-                    default: return nil
-                    }
-                    v = v << 4 | UInt64(d)
-                }
-                switch w {
-                case 0: words.0 = v
-                case 1: words.1 = v
-                case 2: words.2 = v
-                default: words.3 = v
-                }
-            }
-            return ID(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
-        }
     }
 
     static func base64(_ v: JSONValue, _ what: String) throws -> [UInt8] {
