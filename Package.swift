@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "LifeboatCore", targets: ["LifeboatCore"]),
         .library(name: "LifeboatRepository", targets: ["LifeboatRepository"]),
         .library(name: "LifeboatArchive", targets: ["LifeboatArchive"]),
+        .library(name: "LifeboatHTTP", targets: ["LifeboatHTTP"]),
         .executable(name: "lifeboat", targets: ["lifeboat"]),
     ],
     dependencies: [
@@ -27,6 +28,8 @@ let package = Package(
 
         // IDs, crypto, compression, chunking, JSON: no file or network I/O.
         .target(name: "LifeboatCore", dependencies: ["CZstd", "COpenSSL"], swiftSettings: strict),
+        // HTTP(S) over libcurl: pooled connections, TLS options, streamed bodies.
+        .target(name: "LifeboatHTTP", dependencies: ["LifeboatCore", "CCurl"], swiftSettings: strict),
         // The restic v2 format, backends, and the repository (index, packer, blob store).
         .target(name: "LifeboatRepository", dependencies: ["LifeboatCore"], swiftSettings: strict),
         // File-tree backup and restore.
@@ -34,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "lifeboat",
             dependencies: [
-                "LifeboatCore", "LifeboatRepository", "LifeboatArchive",
+                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -42,6 +45,7 @@ let package = Package(
         .testTarget(name: "LifeboatCoreTests", dependencies: ["LifeboatCore"], swiftSettings: strict),
         .testTarget(name: "LifeboatRepositoryTests", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
         .testTarget(name: "LifeboatArchiveTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
+        .testTarget(name: "LifeboatHTTPTests", dependencies: ["LifeboatCore", "LifeboatHTTP"], swiftSettings: strict),
         .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
     ]
 )
