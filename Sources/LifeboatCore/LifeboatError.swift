@@ -6,7 +6,8 @@ public struct LifeboatError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Sendable {
             case invalidArgument, repositoryNotFound, repositoryExists, wrongPassword, corrupt,
-                 io, notFound, unsupported, locked, partialBackup, interrupted, backend, internalError
+                 io, notFound, unsupported, locked, partialBackup, interrupted, backend, internalError,
+                 objectRetained
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -36,6 +37,9 @@ public struct LifeboatError: Error, Sendable, CustomStringConvertible {
         public static let interrupted = Code(.interrupted)
         /// A storage backend failed.
         public static let backend = Code(.backend)
+        /// The storage refuses to delete an object still under retention (S3 Object Lock,
+        /// WORM storage). Backends throw it from `remove`; prune reports and skips such files.
+        public static let objectRetained = Code(.objectRetained)
         /// A bug: an invariant of Lifeboat itself does not hold.
         public static let internalError = Code(.internalError)
     }

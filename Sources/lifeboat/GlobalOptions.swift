@@ -64,11 +64,11 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Runs `body` with the repository locked (unless --no-lock).
-    func withRepository<T: Sendable>(exclusive: Bool = false,
+    func withRepository<T: Sendable>(exclusive: Bool = false, retryLock: Double = 0,
                                      _ body: @escaping @Sendable (Repository) async throws -> T) async throws -> T {
         let repository = try await openRepository()
         if noLock { return try await body(repository) }
-        return try await repository.withLock(exclusive: exclusive) { try await body(repository) }
+        return try await repository.withLock(exclusive: exclusive, retryFor: retryLock) { try await body(repository) }
     }
 }
 

@@ -19,6 +19,7 @@ struct Lifeboat: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
             DumpCommand.self, CatCommand.self, CheckCommand.self, UnlockCommand.self,
+            ForgetCommand.self, PruneCommand.self, HoldCommand.self,
         ])
 }
 

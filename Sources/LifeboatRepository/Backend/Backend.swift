@@ -8,6 +8,8 @@ public enum FileType: String, Sendable, CaseIterable {
     case snapshot = "snapshots"
     case index
     case pack = "data"
+    /// Lifeboat's retention holds (docs/format.md); restic never lists this directory.
+    case hold = "lifeboat-holds"
 }
 
 /// A file in the repository: its type and its name (a 64-hex ID, or "config").
