@@ -19,7 +19,7 @@ struct Lifeboat: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
             DumpCommand.self, CatCommand.self, CheckCommand.self, UnlockCommand.self,
-            ForgetCommand.self, PruneCommand.self, HoldCommand.self,
+            ForgetCommand.self, PruneCommand.self, HoldCommand.self, RepairCommand.self, KeyCommand.self, StatsCommand.self,
         ])
 }
 
@@ -75,6 +75,12 @@ enum GlobalArguments {
         while i < arguments.count {
             let a = arguments[i]
             if names.contains(a) {
+                // Nested commands (`repair index`, `key add`): globals go after the leaf.
+                let command = Lifeboat.configuration.subcommands.first { $0.configuration.commandName == a }
+                let leaves = Set(command?.configuration.subcommands.compactMap { $0.configuration.commandName } ?? [])
+                if i + 1 < arguments.count, leaves.contains(arguments[i + 1]) {
+                    return [a, arguments[i + 1]] + globals + arguments[(i + 2)...]
+                }
                 return [a] + globals + arguments[(i + 1)...]
             }
             let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
