@@ -13,6 +13,11 @@ public struct RepairIndexReport: Sendable {
     public var indexFilesRemoved = 0
     /// Index entries whose pack no longer exists.
     public var droppedPacks = 0
+    /// With `readAllPacks`: packs whose content no longer matches their name; their intact
+    /// blobs were copied to new packs and they left the index (the files stay until prune).
+    public var damagedPacks: [ID] = []
+    public var salvagedBlobs = 0
+    public var lostBlobs: [(pack: ID, blob: ID, type: BlobType)] = []
 }
 
 /// Rebuilds the index from the packs: entries of intact index files are reused when the
@@ -59,16 +64,37 @@ public struct IndexRepairer: Sendable {
                 return .failure(error)
             }
         }
+        var damaged: [IndexFile.Pack] = []
+        let salvager = PackSalvager(repository: repository)
         for (i, result) in read.enumerated() {
             switch result {
             case .success(let pack):
+                // Reading every pack: also verify its content, and salvage it if damaged.
+                if readAllPacks, !(try await salvager.isIntact(pack.id)) {
+                    damaged.append(pack)
+                    report.damagedPacks.append(pack.id)
+                    continue
+                }
                 packs.append(pack)
                 report.packsFromHeaders += 1
             case .failure(let error):
-                report.unreadable.append((toRead[i].0, error.message))
+                if let pack = known[toRead[i].0] {
+                    // The header is damaged but the old index still describes the pack.
+                    damaged.append(pack)
+                    report.damagedPacks.append(pack.id)
+                } else {
+                    report.unreadable.append((toRead[i].0, error.message))
+                }
             }
         }
         guard !dryRun else { return report }
+        if !damaged.isEmpty {
+            progress?("salvaging \(damaged.count) damaged packs")
+            let salvage = try await salvager.salvage(damaged)
+            packs += salvage.packs
+            report.salvagedBlobs = salvage.salvaged
+            report.lostBlobs = salvage.lost
+        }
 
         packs.sort { $0.id < $1.id }
         var batches: [[IndexFile.Pack]] = [[]]

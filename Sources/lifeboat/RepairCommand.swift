@@ -14,7 +14,7 @@ struct RepairIndexCommand: AsyncParsableCommand {
         commandName: "index", abstract: "Rebuild the index from the packs' headers.")
 
     @OptionGroup var global: GlobalOptions
-    @Flag(name: .customLong("read-all-packs"), help: "Read every pack's header, also of packs the index describes correctly.")
+    @Flag(name: .customLong("read-all-packs"), help: "Read every pack whole: rebuild from all headers, and salvage the intact blobs of damaged packs.")
     var readAllPacks = false
 
     func run() async throws {
@@ -31,14 +31,20 @@ struct RepairIndexCommand: AsyncParsableCommand {
                     ("unreadable_packs", .array(report.unreadable.map { .object([("id", .string($0.id.hex)), ("message", .string($0.message))]) })),
                     ("damaged_index_files", .array(report.damagedIndexFiles.map { .object([("id", .string($0.id.hex)), ("message", .string($0.message))]) })),
                     ("dropped_packs", .int(Int64(report.droppedPacks))),
+                    ("damaged_packs", .array(report.damagedPacks.map { .string($0.hex) })),
+                    ("salvaged_blobs", .int(Int64(report.salvagedBlobs))),
+                    ("lost_blobs", .array(report.lostBlobs.map { .object([("pack", .string($0.pack.hex)), ("blob", .string($0.blob.hex)),
+                                                                           ("type", .string($0.type.rawValue))]) })),
                     ("index_files_written", .int(Int64(report.indexFilesWritten))), ("index_files_removed", .int(Int64(report.indexFilesRemoved))),
                 ]))
             } else {
                 for d in report.damagedIndexFiles { output.warning("index \(d.id.short) could not be read: \(d.message)") }
                 for u in report.unreadable { output.warning("pack \(u.id.short) is not indexed: \(u.message)") }
+                for d in report.damagedPacks { output.warning("pack \(d.short) is damaged: its intact blobs were copied to new packs") }
+                for l in report.lostBlobs { output.warning("\(l.type) blob \(l.blob.short) in pack \(l.pack.short) is lost") }
                 output.info("indexed \(report.packsFromIndex + report.packsFromHeaders) packs (\(report.packsFromHeaders) from their headers); dropped \(report.droppedPacks) missing packs")
                 output.info("wrote \(report.indexFilesWritten) index files, removed \(report.indexFilesRemoved) old ones")
-                if !report.unreadable.isEmpty || report.droppedPacks > 0 {
+                if !report.unreadable.isEmpty || report.droppedPacks > 0 || !report.lostBlobs.isEmpty {
                     output.info("snapshots may now reference lost data: run `lifeboat check`, then `lifeboat repair snapshots`")
                 }
             }
