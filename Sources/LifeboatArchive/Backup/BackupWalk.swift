@@ -414,7 +414,7 @@ final class BackupWalk: @unchecked Sendable {
         let locations = saver.locations(of: id, type: .tree)
         guard !locations.isEmpty else { return nil }
         // A parent we cannot read only costs speed: every file is read again.
-        return try? awaitFromThread { [repository] in try await repository.loadTree(id, locations: locations) }
+        return try? repository.loadTreeBlocking(id, locations: locations)
     }
 
     private func recordError(_ message: String) {

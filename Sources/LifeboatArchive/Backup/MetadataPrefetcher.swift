@@ -33,7 +33,8 @@ final class MetadataPrefetcher: @unchecked Sendable {
         var error: String?
     }
 
-    private let queue = BoundedQueue<Listing>(maxItems: 4096, maxBytes: 64 << 20) { $0.entries.count * 256 }
+    // A few thousand entries ahead are enough to keep the walker busy; more only costs memory.
+    private let queue = BoundedQueue<Listing>(maxItems: 256, maxBytes: 2 << 20) { $0.entries.count * 300 }
     private var thread: PipelineThread?
     private let nodeReader = NodeReader()
     private let excludes: [GlobPattern]
