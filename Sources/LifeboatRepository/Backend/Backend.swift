@@ -68,6 +68,9 @@ public protocol Backend: Sendable {
     /// `load` for pipeline threads, which may block: backends that can read without a
     /// task hop (local files) save a thread switch per call.
     func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8]
+    /// Reads a whole file into `buffer` (grown as needed, so one buffer serves many files
+    /// without fresh pages each time); returns the file's length. Blocks.
+    func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int
     /// - Throws: `.notFound` if the file does not exist.
     func size(_ handle: FileHandle) async throws -> Int
     func list(_ type: FileType) async throws -> [(name: String, size: Int)]
@@ -75,6 +78,12 @@ public protocol Backend: Sendable {
 }
 
 extension Backend {
+    public func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int {
+        let bytes = try loadBlocking(handle, offset: 0, length: nil)
+        if buffer.count < bytes.count { buffer = bytes } else { buffer.replaceSubrange(0..<bytes.count, with: bytes) }
+        return bytes.count
+    }
+
     public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
         try awaitFromThread { try await load(handle, offset: offset, length: length) }
     }
