@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LifeboatRepository", targets: ["LifeboatRepository"]),
         .library(name: "LifeboatArchive", targets: ["LifeboatArchive"]),
         .library(name: "LifeboatHTTP", targets: ["LifeboatHTTP"]),
+        .library(name: "LifeboatEtcd", targets: ["LifeboatEtcd"]),
         .executable(name: "lifeboat", targets: ["lifeboat"]),
     ],
     dependencies: [
@@ -34,10 +35,12 @@ let package = Package(
         .target(name: "LifeboatRepository", dependencies: ["LifeboatCore"], swiftSettings: strict),
         // File-tree backup and restore.
         .target(name: "LifeboatArchive", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
+        // etcd snapshots over the v3 JSON gateway, streamed into the repository.
+        .target(name: "LifeboatEtcd", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
         .executableTarget(
             name: "lifeboat",
             dependencies: [
-                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP",
+                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatEtcd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -46,6 +49,7 @@ let package = Package(
         .testTarget(name: "LifeboatRepositoryTests", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
         .testTarget(name: "LifeboatArchiveTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
         .testTarget(name: "LifeboatHTTPTests", dependencies: ["LifeboatCore", "LifeboatHTTP"], swiftSettings: strict),
+        .testTarget(name: "LifeboatEtcdTests", dependencies: ["LifeboatCore", "LifeboatEtcd"], swiftSettings: strict),
         .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
     ]
 )
