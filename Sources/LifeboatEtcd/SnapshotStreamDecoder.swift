@@ -71,10 +71,8 @@ public struct SnapshotStreamDecoder {
         line.append(contentsOf: bytes)
     }
 
-    private mutating func handle(_ raw: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var text = raw
-        while let last = text.last, last == 0x0D || last == 0x20 { text = UnsafeRawBufferPointer(rebasing: text.dropLast()) }
-        if text.isEmpty { return }
+    /// Any message the fast path did not take: errors, escapes, other layouts.
+    private mutating func parseGeneral(_ text: UnsafeRawBufferPointer) throws -> UInt64 {
         let message: JSONValue
         do { message = try JSONValue.parse(text) } catch {
             throw LifeboatError(.corrupt, "message \(messages + 1) of the snapshot stream is not JSON", underlying: error)
@@ -99,7 +97,62 @@ public struct SnapshotStreamDecoder {
             guard let v = value.uint64Value else { throw LifeboatError(.corrupt, "message \(messages) has an invalid remaining_bytes") }
             remaining = v
         }
-        try Base64Decoder.decode(blob, into: &decoded)
+        var blobText = blob
+        try blobText.withUTF8 { try Base64Decoder.decode(UnsafeRawBufferPointer($0), into: &decoded) }
+        return remaining
+
+    }
+
+    /// `{"result":{...}}` with a `blob` and an optional `remaining_bytes`, and no backslash
+    /// anywhere (base64 and decimal strings never need escapes): the blob's byte range and the count.
+    static func fastResult(_ text: UnsafeRawBufferPointer) -> (blob: Range<Int>, remaining: UInt64)? {
+        let prefix = Array(#"{"result":{"#.utf8)
+        guard text.count > prefix.count, text.starts(with: prefix), !text.contains(0x5C) else { return nil }
+        guard let blobKey = find(#""blob":""#, in: text) else { return nil }
+        let start = blobKey.upperBound
+        guard let end = text[start...].firstIndex(of: 0x22) else { return nil }
+        var remaining: UInt64 = 0
+        if let key = find(#""remaining_bytes":"#, in: text) {
+            var i = key.upperBound
+            if i < text.count && text[i] == 0x22 { i += 1 }
+            var digits = 0
+            while i < text.count, text[i] >= 0x30, text[i] <= 0x39 {
+                let (times, o1) = remaining.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times.addingReportingOverflow(UInt64(text[i] - 0x30))
+                if o1 || o2 { return nil }
+                remaining = sum
+                i += 1
+                digits += 1
+            }
+            if digits == 0 { return nil }
+        }
+        return (start..<end, remaining)
+    }
+
+    private static func find(_ needle: String, in text: UnsafeRawBufferPointer) -> Range<Int>? {
+        let pattern = Array(needle.utf8)
+        var i = 0
+        while i + pattern.count <= text.count {
+            guard let first = text[i...].firstIndex(of: pattern[0]), first + pattern.count <= text.count else { return nil }
+            if text[first..<(first + pattern.count)].elementsEqual(pattern) { return first..<(first + pattern.count) }
+            i = first + 1
+        }
+        return nil
+    }
+
+    private mutating func handle(_ raw: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var text = raw
+        while let last = text.last, last == 0x0D || last == 0x20 { text = UnsafeRawBufferPointer(rebasing: text.dropLast()) }
+        if text.isEmpty { return }
+        let remaining: UInt64
+        if let fast = Self.fastResult(text) {
+            // The common message, read without building a JSON tree (profiling: half the CPU).
+            remaining = fast.remaining
+            try Base64Decoder.decode(UnsafeRawBufferPointer(rebasing: text[fast.blob]), into: &decoded)
+            messages += 1
+        } else {
+            remaining = try parseGeneral(text)
+        }
 
         switch phase {
         case .data:
@@ -131,33 +184,43 @@ enum Base64Decoder {
         return t
     }()
 
-    static func decode(_ text: String, into out: inout [UInt8]) throws {
-        var text = text
-        out.removeAll(keepingCapacity: true)
-        let ok = text.withUTF8 { input -> Bool in
-            guard input.count % 4 == 0 else { return false }
-            var pad = 0
-            if input.count >= 4 {
-                if input[input.count - 1] == UInt8(ascii: "=") { pad += 1 }
-                if input[input.count - 2] == UInt8(ascii: "=") { pad += 1 }
-            }
-            return table.withUnsafeBufferPointer { t -> Bool in
-                var i = 0
-                while i < input.count {
-                    let last = i + 4 == input.count
-                    let a = t[Int(input[i])], b = t[Int(input[i + 1])]
-                    let c = last && pad == 2 ? 0 : t[Int(input[i + 2])]
-                    let d = last && pad >= 1 ? 0 : t[Int(input[i + 3])]
-                    if (a | b | c | d) & 0xC0 != 0 { return false }
+    static func decode(_ input: UnsafeRawBufferPointer, into out: inout [UInt8]) throws {
+        guard input.count % 4 == 0 else { throw invalid }
+        var pad = 0
+        if input.count >= 4 {
+            if input[input.count - 1] == UInt8(ascii: "=") { pad += 1 }
+            if input[input.count - 2] == UInt8(ascii: "=") { pad += 1 }
+        }
+        let size = input.count / 4 * 3 - pad
+        if out.count != size { out = [UInt8](repeating: 0, count: size) }
+        let ok = table.withUnsafeBufferPointer { t in
+            out.withUnsafeMutableBufferPointer { o -> Bool in
+                var i = 0, j = 0
+                var bad: UInt8 = 0
+                let whole = pad == 0 ? input.count : input.count - 4
+                while i < whole {
+                    let a = t[Int(input[i])], b = t[Int(input[i + 1])], c = t[Int(input[i + 2])], d = t[Int(input[i + 3])]
+                    bad |= a | b | c | d
                     let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                    out.append(UInt8(truncatingIfNeeded: v >> 16))
-                    if !last || pad < 2 { out.append(UInt8(truncatingIfNeeded: v >> 8)) }
-                    if !last || pad < 1 { out.append(UInt8(truncatingIfNeeded: v)) }
+                    o[j] = UInt8(truncatingIfNeeded: v >> 16)
+                    o[j + 1] = UInt8(truncatingIfNeeded: v >> 8)
+                    o[j + 2] = UInt8(truncatingIfNeeded: v)
                     i += 4
+                    j += 3
                 }
-                return true
+                if pad > 0 {
+                    let a = t[Int(input[i])], b = t[Int(input[i + 1])]
+                    let c = pad == 2 ? 0 : t[Int(input[i + 2])]
+                    bad |= a | b | c
+                    let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+                    o[j] = UInt8(truncatingIfNeeded: v >> 16)
+                    if pad == 1 { o[j + 1] = UInt8(truncatingIfNeeded: v >> 8) }
+                }
+                return bad & 0xC0 == 0
             }
         }
-        guard ok else { throw LifeboatError(.corrupt, "a snapshot stream message carries invalid base64") }
+        guard ok else { throw invalid }
     }
+
+    private static var invalid: LifeboatError { LifeboatError(.corrupt, "a snapshot stream message carries invalid base64") }
 }

@@ -55,6 +55,11 @@ func verify(_ bytes: [UInt8], _ what: String = "test") throws -> (sha256: ID, da
     return try verifier.finish(what)
 }
 
+func decodeBase64(_ text: String, into out: inout [UInt8]) throws {
+    var text = text
+    try text.withUTF8 { try Base64Decoder.decode(UnsafeRawBufferPointer($0), into: &out) }
+}
+
 extension Array {
     func cycled() -> UnfoldSequence<Element, Int> {
         sequence(state: 0) { i in defer { i += 1 }; return self[i % count] }
@@ -117,15 +122,17 @@ extension Array {
     @Test func extraMessageAfterTheTrailerFails() throws {
         let stream = try Samples.bytes("snapshot-gateway-stream.ndjson")
         let lines = stream.split(separator: 0x0A, omittingEmptySubsequences: true)
-        let doubled = stream + Array(lines.last!) + [0x0A]
+        var doubled = stream
+        doubled += Array(lines.last!)
+        doubled.append(0x0A)
         #expect(throws: LifeboatError.self) { try decode(doubled, pieces: [65_536]) }
     }
 
     @Test func inconsistentRemainingBytesFails() throws {
         let stream = try Samples.bytes("snapshot-gateway-stream.ndjson")
-        var lines = stream.split(separator: 0x0A).map(Array.init)
+        var lines: [[UInt8]] = stream.split(separator: 0x0A).map { Array($0) }
         lines.remove(at: 1)  // a lost message
-        let body = lines.flatMap { $0 + [0x0A] }
+        let body: [UInt8] = lines.flatMap { line -> [UInt8] in line + [0x0A] }
         #expect { try decode(body, pieces: [65_536]) } throws: { ($0 as? LifeboatError)?.message.contains("inconsistent") == true }
     }
 
@@ -133,12 +140,26 @@ extension Array {
         var out: [UInt8] = []
         for n in 0..<70 {
             let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-            try Base64Decoder.decode(Base64.encode(bytes), into: &out)
+            try decodeBase64(Base64.encode(bytes), into: &out)
             #expect(out == bytes)
         }
-        #expect(throws: LifeboatError.self) { try Base64Decoder.decode("AB=C", into: &out) }
-        #expect(throws: LifeboatError.self) { try Base64Decoder.decode("ABC", into: &out) }
-        #expect(throws: LifeboatError.self) { try Base64Decoder.decode("AB*D", into: &out) }
+        for bad in ["AB=C", "ABC", "AB*D", "A===", "AAAAAB=C"] {
+            #expect(throws: LifeboatError.self) { try decodeBase64(bad, into: &out) }
+        }
+    }
+
+    @Test func otherLayoutsDecodeLikeEtcdsOwn() throws {
+        // Reordered fields, spaces and numbers instead of strings take the general JSON path.
+        let stream = try Samples.bytes("snapshot-gateway-stream.ndjson")
+        var rewritten: [UInt8] = []
+        for line in stream.split(separator: 0x0A) {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+            var result = try #require(object["result"] as? [String: Any])
+            if let text = result["remaining_bytes"] as? String { result["remaining_bytes"] = Int(text) }
+            let data = try JSONSerialization.data(withJSONObject: ["header": ["revision": "28"], "result": result], options: [.sortedKeys, .prettyPrinted])
+            rewritten += Array(data).filter { $0 != 0x0A } + [0x0A]
+        }
+        #expect(try decode(rewritten, pieces: [3000]) == (try Samples.bytes("snapshot-etcdctl.db")))
     }
 
     @Test func infoRoundTrips() throws {
