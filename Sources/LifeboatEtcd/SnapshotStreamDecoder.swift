@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LifeboatCore
 
 /// Turns the body of `POST /v3/maintenance/snapshot` (etcd's JSON gateway) into snapshot bytes.
@@ -30,7 +33,7 @@ public struct SnapshotStreamDecoder {
     /// Feeds a piece of the HTTP body; snapshot bytes (database, then trailer) go to `emit`.
     public mutating func push(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         var rest = bytes
-        while let newline = rest.firstIndex(of: 0x0A) {
+        while let newline = index(of: 0x0A, in: rest) {
             let piece = UnsafeRawBufferPointer(rebasing: rest[rest.startIndex..<newline])
             if line.isEmpty {
                 try handle(piece, emit: emit)
@@ -107,10 +110,10 @@ public struct SnapshotStreamDecoder {
     /// anywhere (base64 and decimal strings never need escapes): the blob's byte range and the count.
     static func fastResult(_ text: UnsafeRawBufferPointer) -> (blob: Range<Int>, remaining: UInt64)? {
         let prefix = Array(#"{"result":{"#.utf8)
-        guard text.count > prefix.count, text.starts(with: prefix), !text.contains(0x5C) else { return nil }
+        guard text.count > prefix.count, text.starts(with: prefix), index(of: 0x5C, in: text) == nil else { return nil }
         guard let blobKey = find(#""blob":""#, in: text) else { return nil }
         let start = blobKey.upperBound
-        guard let end = text[start...].firstIndex(of: 0x22) else { return nil }
+        guard let end = index(of: 0x22, in: text, from: start) else { return nil }
         var remaining: UInt64 = 0
         if let key = find(#""remaining_bytes":"#, in: text) {
             var i = key.upperBound
@@ -133,7 +136,7 @@ public struct SnapshotStreamDecoder {
         let pattern = Array(needle.utf8)
         var i = 0
         while i + pattern.count <= text.count {
-            guard let first = text[i...].firstIndex(of: pattern[0]), first + pattern.count <= text.count else { return nil }
+            guard let first = index(of: pattern[0], in: text, from: i), first + pattern.count <= text.count else { return nil }
             if text[first..<(first + pattern.count)].elementsEqual(pattern) { return first..<(first + pattern.count) }
             i = first + 1
         }
@@ -174,6 +177,16 @@ public struct SnapshotStreamDecoder {
             throw LifeboatError(.corrupt, "the snapshot stream goes on after its SHA-256 trailer (message \(messages))")
         }
     }
+}
+
+/// The first `byte` at or after `from` (memchr: the generic search was the decoder's top cost).
+/// Indices are those of `text` (a rebased slice keeps its parent's).
+func index(of byte: UInt8, in text: UnsafeRawBufferPointer, from: Int? = nil) -> Int? {
+    let start = from ?? text.startIndex
+    guard start < text.endIndex, let base = text.baseAddress else { return nil }
+    let offset = start - text.startIndex
+    guard let hit = memchr(base + offset, Int32(byte), text.count - offset) else { return nil }
+    return text.startIndex + (UnsafeRawPointer(hit) - base)
 }
 
 /// Standard padded base64 into a reused buffer (the snapshot path decodes ~44 KiB per message).
