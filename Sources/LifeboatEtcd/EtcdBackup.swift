@@ -20,7 +20,19 @@ public struct EtcdBackupOptions: Sendable {
     public var hostname: String?
     public var time: Timestamp?
     public var dryRun = false
+    /// Counts streamed bytes for a progress display.
+    public var progress: EtcdBackupProgress?
     public init() {}
+}
+
+/// Bytes of the snapshot streamed so far, and the size etcd announced (status `dbSize`).
+public final class EtcdBackupProgress: Sendable {
+    private let state = Locked((done: UInt64(0), expected: UInt64(0)))
+    public init() {}
+    public var bytes: UInt64 { state.withLock { $0.done } }
+    public var expected: UInt64 { state.withLock { $0.expected } }
+    func add(_ n: Int) { state.withLock { $0.done += UInt64(n) } }
+    func expect(_ n: UInt64) { state.withLock { $0.expected = n } }
 }
 
 public struct EtcdBackupResult: Sendable {
@@ -43,6 +55,7 @@ public func backupEtcd(from source: EtcdSnapshotSource, repository: Repository, 
     case .endpoints(let client):
         let s = try await blockingIO { try client.status() }
         status = s
+        options.progress?.expect(s.dbSize)
         memberName = try? await blockingIO { try client.memberName(s.memberID) }
         name = options.name ?? "cluster-" + EtcdSnapshotInfo.hexID(s.clusterID)
     case .file(let path):
@@ -51,6 +64,7 @@ public func backupEtcd(from source: EtcdSnapshotSource, repository: Repository, 
         guard st.st_mode & S_IFMT == S_IFREG else {
             throw LifeboatError(.invalidArgument, "\(path) is not a regular file", hint: "pass the file written by `etcdctl snapshot save`")
         }
+        options.progress?.expect(UInt64(st.st_size))
         let base = path.split(separator: "/").last.map(String.init) ?? path
         name = options.name ?? (base.hasSuffix(".db") ? String(base.dropLast(3)) : base)
     }
@@ -72,47 +86,56 @@ public func backupEtcd(from source: EtcdSnapshotSource, repository: Repository, 
     virtual.parent = previous?.id
 
     let recorded = Locked<EtcdSnapshotInfo?>(nil)
+    // produce runs on its own thread, blocked in curl: Ctrl-C reaches it through this flag.
+    let cancelled = Locked(false)
+    let progress = options.progress
     let takenAt = options.time ?? start
     let fixedStatus = status, fixedMember = memberName
-    let result = try await backupVirtualTree(repository: repository, index: index, options: virtual) { writer in
-        let verifier = SnapshotTrailerVerifier()
-        let what: String
-        let origin: String
-        try writer.addStream(["etcd", name, "snapshot.db"], mode: 0o600, mtime: takenAt) { write in
-            let forward: (UnsafeRawBufferPointer) throws -> Void = { bytes in
-                verifier.update(bytes)
-                try write(bytes)
+    let result = try await withTaskCancellationHandler {
+        try await backupVirtualTree(repository: repository, index: index, options: virtual) { writer in
+            let verifier = SnapshotTrailerVerifier()
+            let what: String
+            let origin: String
+            try writer.addStream(["etcd", name, "snapshot.db"], mode: 0o600, mtime: takenAt) { write in
+                let forward: (UnsafeRawBufferPointer) throws -> Void = { bytes in
+                    if cancelled.withLock({ $0 }) { throw CancellationError() }
+                    progress?.add(bytes.count)
+                    verifier.update(bytes)
+                    try write(bytes)
+                }
+                switch source {
+                case .endpoints(let client):
+                    try client.snapshot(emit: forward)
+                case .file(let path):
+                    try readFile(path, into: forward)
+                }
             }
             switch source {
             case .endpoints(let client):
-                try client.snapshot(emit: forward)
+                origin = client.activeEndpoint ?? fixedStatus?.endpoint ?? ""
+                what = "the snapshot streamed from \(origin)"
             case .file(let path):
-                try readFile(path, into: forward)
+                origin = path
+                what = path
             }
+            // Throwing here, inside produce, keeps the snapshot from being committed.
+            let (sha, databaseSize) = try verifier.finish(what)
+            var info = EtcdSnapshotInfo(name: name, source: fixedStatus == nil ? "file" : "endpoint", origin: origin,
+                                        takenAt: takenAt, size: verifier.totalBytes, databaseSize: databaseSize, sha256: sha)
+            if let s = fixedStatus {
+                info.clusterID = s.clusterID
+                info.memberID = s.memberID
+                info.memberName = fixedMember
+                info.revision = s.revision
+                info.raftTerm = s.raftTerm
+                info.etcdVersion = s.version
+                info.wasLeader = s.isLeader
+            }
+            try writer.addFile(["etcd", name, "snapshot.json"], contents: info.encoded(), mode: 0o600, mtime: takenAt)
+            recorded.withLock { $0 = info }
         }
-        switch source {
-        case .endpoints(let client):
-            origin = client.activeEndpoint ?? fixedStatus?.endpoint ?? ""
-            what = "the snapshot streamed from \(origin)"
-        case .file(let path):
-            origin = path
-            what = path
-        }
-        // Throwing here, inside produce, keeps the snapshot from being committed.
-        let (sha, databaseSize) = try verifier.finish(what)
-        var info = EtcdSnapshotInfo(name: name, source: fixedStatus == nil ? "file" : "endpoint", origin: origin,
-                                    takenAt: takenAt, size: verifier.totalBytes, databaseSize: databaseSize, sha256: sha)
-        if let s = fixedStatus {
-            info.clusterID = s.clusterID
-            info.memberID = s.memberID
-            info.memberName = fixedMember
-            info.revision = s.revision
-            info.raftTerm = s.raftTerm
-            info.etcdVersion = s.version
-            info.wasLeader = s.isLeader
-        }
-        try writer.addFile(["etcd", name, "snapshot.json"], contents: info.encoded(), mode: 0o600, mtime: takenAt)
-        recorded.withLock { $0 = info }
+    } onCancel: {
+        cancelled.withLock { $0 = true }
     }
     let end = Timestamp.now()
     let seconds = Double(end.seconds - start.seconds) + Double(end.nanoseconds - start.nanoseconds) / 1e9

@@ -128,10 +128,18 @@ struct EtcdBackupCommand: AsyncParsableCommand {
             options.tags = tags.flatMap { $0.split(separator: ",").map(String.init) }
             options.hostname = host
             options.dryRun = dryRun
+            let progress = EtcdBackupProgress()
+            if output.showsProgress { options.progress = progress }
             let prepared = options
             let result = try await global.withRepository { repository in
                 let index = try await repository.loadIndex()
-                return try await backupEtcd(from: source, repository: repository, index: index, options: prepared)
+                return try await withProgress(output, line: { elapsed in
+                    var line = "[\(Format.duration(elapsed))] \(Format.bytes(progress.bytes))"
+                    if progress.expected > 0 { line += " of ~\(Format.bytes(progress.expected))" }
+                    return line + "  " + Format.rate(progress.bytes, elapsed)
+                }) {
+                    try await backupEtcd(from: source, repository: repository, index: index, options: prepared)
+                }
             }
             render(result, output: output)
         }
