@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LifeboatRepository", targets: ["LifeboatRepository"]),
         .library(name: "LifeboatArchive", targets: ["LifeboatArchive"]),
         .library(name: "LifeboatHTTP", targets: ["LifeboatHTTP"]),
+        .library(name: "LifeboatEtcd", targets: ["LifeboatEtcd"]),
         .executable(name: "lifeboat", targets: ["lifeboat"]),
     ],
     dependencies: [
@@ -36,10 +37,12 @@ let package = Package(
         .target(name: "LifeboatArchive", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
         // Retention policies, holds, prune, repair: repository maintenance.
         .target(name: "LifeboatMaintenance", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
+        // etcd snapshots over the v3 JSON gateway, streamed into the repository.
+        .target(name: "LifeboatEtcd", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
         .executableTarget(
             name: "lifeboat",
             dependencies: [
-                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatMaintenance",
+                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatEtcd", "LifeboatMaintenance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -49,6 +52,7 @@ let package = Package(
         .testTarget(name: "LifeboatArchiveTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
         .testTarget(name: "LifeboatHTTPTests", dependencies: ["LifeboatCore", "LifeboatHTTP"], swiftSettings: strict),
         .testTarget(name: "LifeboatMaintenanceTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatMaintenance"], swiftSettings: strict),
+        .testTarget(name: "LifeboatEtcdTests", dependencies: ["LifeboatCore", "LifeboatEtcd"], swiftSettings: strict),
         .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
     ]
 )
