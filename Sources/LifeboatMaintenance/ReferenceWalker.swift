@@ -30,14 +30,19 @@ public struct ReferenceWalker: Sendable {
         let repository = self.repository, index = self.index
         while !level.isEmpty {
             try Task.checkCancellation()
-            let trees = try await concurrentMap(level, limit: max(8, repository.backend.connections * 4)) { id -> Tree in
+            // Dedicated threads: many small reads in flight even when the page cache is cold.
+            let loaded = await threadPoolMap(level, threads: max(8, repository.backend.connections * 4)) { id -> Result<Tree, LifeboatError> in
                 do {
-                    return try await repository.loadTree(id, index: index)
+                    return .success(try repository.loadTreeBlocking(id, index: index))
                 } catch let error as LifeboatError {
-                    throw LifeboatError(error.code, "tree \(id.short) cannot be loaded: \(error.message)",
-                                        hint: "run `lifeboat check`, then `lifeboat repair index` or `lifeboat repair snapshots`")
+                    return .failure(LifeboatError(error.code, "tree \(id.short) cannot be loaded: \(error.message)",
+                                                  hint: "run `lifeboat check`, then `lifeboat repair index` or `lifeboat repair snapshots`"))
+                } catch {
+                    return .failure(LifeboatError(.io, "tree \(id.short) cannot be loaded: \(error)"))
                 }
             }
+            try Task.checkCancellation()
+            let trees = try loaded.map { try $0!.get() }
             var next: [ID] = []
             for tree in trees {
                 for node in tree.nodes {

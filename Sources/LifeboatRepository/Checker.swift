@@ -64,10 +64,15 @@ public struct Checker: Sendable {
         let snapshotNames = try await repository.backend.list(.snapshot).map(\.name)
         var index = MasterIndex()
         var indexed: [ID: IndexFile.Pack] = [:]
-        for entry in try await repository.backend.list(.index) {
-            guard let id = ID(hex: entry.name) else { continue }
+        let indexIDs = try await repository.backend.list(.index).compactMap { ID(hex: $0.name) }
+        let repository = self.repository
+        let indexFiles = try await concurrentMap(indexIDs, limit: 8) { id -> Result<IndexFile, LifeboatError> in
+            do { return .success(try await repository.loadIndexFile(id)) }
+            catch let error as LifeboatError { return .failure(error) }
+        }
+        for (id, loaded) in zip(indexIDs, indexFiles) {
             do {
-                let file = try await repository.loadIndexFile(id)
+                let file = try loaded.get()
                 index.add(file)
                 for pack in file.packs {
                     if indexed[pack.id] != nil {
@@ -104,7 +109,6 @@ public struct Checker: Sendable {
 
         if options.readData {
             let packs = indexed.values.filter { stored[$0.id] != nil && (options.subset?.includes($0.id) ?? true) }
-            let repository = self.repository
             // Reading is I/O, verifying is CPU: 6+ threads keep reads queued on the disk (cold
             // caches read 2-3x faster in parallel) while every core verifies.
             let threads = max(6, repository.backend.connections * 2, activeProcessorCount() * 3)
@@ -125,7 +129,6 @@ public struct Checker: Sendable {
         var affected: [String: [ID]] = [:]
         var order: [String] = []
         let ids = snapshotNames.compactMap { ID(hex: $0) }
-        let repository = self.repository
         let loaded = try await concurrentMap(ids, limit: 8) { id -> (ID, Result<Snapshot, LifeboatError>) in
             do { return (id, .success(try await repository.loadSnapshot(id))) }
             catch let error as LifeboatError { return (id, .failure(error)) }
@@ -261,10 +264,9 @@ struct TreeDamageWalker {
         let repository = self.repository, index = self.index
         while !level.isEmpty {
             try Task.checkCancellation()
-            let trees = try await concurrentMap(level, limit: 16) { id in (id, try? await repository.loadTree(id, index: index)) }
+            let trees = await threadPoolMap(level, threads: 8) { id in (id, try? repository.loadTreeBlocking(id, index: index)) }
             var next: [ID] = []
-            for (id, tree) in trees {
-                guard let tree else { continue }
+            for case let (id, tree?)? in trees {
                 cache[id] = tree
                 for node in tree.nodes {
                     if let sub = node.subtree, trouble(sub, .tree) == nil, seen.insert(sub).inserted { next.append(sub) }
