@@ -18,6 +18,10 @@ measure() {  # name, command...
 }
 for tool in restic lifeboat; do rm -rf "$work/$tool"; cp -a "$base" "$work/$tool"; done
 du -sh "$base"
+# Opening the repository (scrypt on restic's key: N=2^15, r=8, p=5) is a fixed cost of every
+# command; measured alone so the maintenance work itself can be compared.
+measure restic-open restic --no-cache -r "$work/restic" cat config
+measure lifeboat-open "$lb" -r "$work/lifeboat" cat config
 measure restic-prune restic --no-cache -r "$work/restic" prune --max-unused 5%
 measure lifeboat-prune "$lb" -r "$work/lifeboat" prune --max-unused 5%
 measure restic-check restic --no-cache -r "$work/restic" check
