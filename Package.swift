@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LifeboatRepository", targets: ["LifeboatRepository"]),
         .library(name: "LifeboatArchive", targets: ["LifeboatArchive"]),
         .library(name: "LifeboatHTTP", targets: ["LifeboatHTTP"]),
+        .library(name: "LifeboatS3", targets: ["LifeboatS3"]),
         .executable(name: "lifeboat", targets: ["lifeboat"]),
     ],
     dependencies: [
@@ -34,10 +35,12 @@ let package = Package(
         .target(name: "LifeboatRepository", dependencies: ["LifeboatCore"], swiftSettings: strict),
         // File-tree backup and restore.
         .target(name: "LifeboatArchive", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
+        // S3-compatible object storage: SigV4, the S3 backend, the local metadata cache.
+        .target(name: "LifeboatS3", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "COpenSSL"], swiftSettings: strict),
         .executableTarget(
             name: "lifeboat",
             dependencies: [
-                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP",
+                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -47,5 +50,6 @@ let package = Package(
         .testTarget(name: "LifeboatArchiveTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
         .testTarget(name: "LifeboatHTTPTests", dependencies: ["LifeboatCore", "LifeboatHTTP"], swiftSettings: strict),
         .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
+        .testTarget(name: "LifeboatS3Tests", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatS3"], swiftSettings: strict),
     ]
 )
