@@ -49,6 +49,11 @@ public struct S3Backend: Backend {
         }
     }
 
+    /// Whether the bucket exists (to tell a missing bucket from an empty one in messages).
+    public func bucketExists() async throws -> Bool {
+        try await blockingIO { [self] in try bucketExists() }
+    }
+
     /// HEAD on the bucket: true if it exists, false on 404, an error otherwise.
     func bucketExists() throws -> Bool {
         do {
@@ -121,13 +126,6 @@ public struct S3Backend: Backend {
             do {
                 let response = try client.send(S3Client.Call("HEAD", key: s3.key(handle.path)))
                 return Int(response.header("content-length") ?? "") ?? 0
-            } catch let error as LifeboatError where error.code == .notFound && handle.type == .config {
-                // A HEAD reply has no body: tell a missing bucket from a missing repository.
-                if try !bucketExists() {
-                    throw LifeboatError(.repositoryNotFound, "the bucket \(s3.bucket) does not exist at \(s3.host)",
-                                        hint: "check the bucket name and endpoint, or create the repository with `lifeboat init`")
-                }
-                throw LifeboatError(.notFound, "\(handle) does not exist in the repository")
             } catch let error as LifeboatError where error.code == .notFound {
                 throw LifeboatError(.notFound, "\(handle) does not exist in the repository")
             }
