@@ -179,7 +179,8 @@ struct S3Failure {
             return LifeboatError(.repositoryNotFound, "the bucket \(location.bucket) does not exist at \(location.host)",
                                  hint: "check the bucket name, or create the repository with `lifeboat init` (which creates the bucket)")
         case "AccessDenied", "AllAccessDisabled", "AccountProblem":
-            if call.method == "DELETE" && message.lowercased().contains("retention") || message.lowercased().contains("object lock") {
+            let lower = message.lowercased()
+            if call.method == "DELETE" && (lower.contains("retention") || lower.contains("object lock")) {
                 return retained(object)
             }
             return LifeboatError(.backend, "\(what) was refused: \(detail)",
@@ -195,8 +196,11 @@ struct S3Failure {
                                  hint: "synchronise the system clock (NTP); S3 accepts at most 15 minutes of skew")
         case "AuthorizationHeaderMalformed", "IllegalLocationConstraintException", "PermanentRedirect":
             return LifeboatError(.backend, "\(what): wrong region: \(detail)", hint: regionHint)
-        case "ObjectLocked", "InvalidRequest" where message.lowercased().contains("object lock"):
+        case "ObjectLocked":
             return retained(object)
+        case "InvalidRequest" where message.lowercased().contains("object lock"):
+            return LifeboatError(.backend, "\(what): \(detail)",
+                                 hint: "retention needs a bucket created with Object Lock enabled (`lifeboat init --object-lock-days N` creates one)")
         default:
             break
         }

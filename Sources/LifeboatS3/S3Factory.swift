@@ -39,9 +39,9 @@ extension S3Backend {
     static func regionFromHost(_ host: String) -> String? {
         guard host.hasSuffix(".amazonaws.com") else { return nil }
         let labels = host.split(separator: ".")
-        guard labels.count >= 4, let first = labels.first else { return nil }
+        guard labels.count >= 3, let first = labels.first else { return nil }
         if first.hasPrefix("s3-") { return String(first.dropFirst(3)) }
-        if first == "s3" { return String(labels[1]) }
+        if first == "s3" && labels.count >= 4 { return String(labels[1]) }
         return nil
     }
 
