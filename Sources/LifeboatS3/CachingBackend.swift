@@ -35,7 +35,14 @@ public final class CachingBackend: Backend {
     public func activate(repositoryID: String) {
         guard repositoryID.count == 64, ID(hex: repositoryID) != nil else { return }
         let root = base + "/" + repositoryID
-        for path in [base, root, root + "/snapshots", root + "/index"] where mkdir(path, 0o700) != 0 && errno != EEXIST {
+        // Every missing ancestor too (XDG_CACHE_HOME may not exist yet).
+        var paths: [String] = []
+        var prefix = ""
+        for part in base.split(separator: "/") {
+            prefix += "/" + part
+            paths.append(base.hasPrefix("/") ? prefix : String(prefix.dropFirst()))
+        }
+        for path in paths + [root, root + "/snapshots", root + "/index"] where mkdir(path, 0o700) != 0 && errno != EEXIST {
             return
         }
         directory.withLock { $0 = root }

@@ -75,7 +75,9 @@ public final class S3Client: Sendable {
                 }
                 throw failure.error(attempts: attempt)
             } catch let error as HTTPTransportError {
-                if error.isTransient && attempt < options.attempts {
+                // 65: curl found a reused connection dead and could not rewind the body
+                // itself; a fresh attempt sends it from the start.
+                if (error.isTransient || error.code == 65) && attempt < options.attempts {
                     onRetry()
                     backoff(attempt: attempt)
                     continue

@@ -5,12 +5,12 @@ import Testing
 /// Faults between lifeboat and S3, and bad settings: retried where they are transient, a
 /// clear error and a non-zero exit where they are not, never a hang.
 @Suite(.serialized) struct S3FaultTests {
-    /// 15 % of requests fail (500, 503 SlowDown, a stall past the timeout, a cut body):
+    /// 30 % of requests fail (500, 503 SlowDown, a stall past the timeout, a cut body):
     /// backup and restore still finish with the right data.
     @Test func transientFaultsAreRetried() throws {
         let moto = try MotoServer()
         defer { moto.stop() }
-        let proxy = try FaultProxy(upstream: moto, seed: 20261122, fraction: 0.15, stall: 4)
+        let proxy = try FaultProxy(upstream: moto, seed: 20261122, fraction: 0.3, stall: 4)
         defer { proxy.stop() }
         try withTempDir("s3-faults") { work in
             let direct = S3Lifeboat(endpoint: moto.endpoint, bucket: "faulty", prefix: "repo", work: work)

@@ -128,6 +128,19 @@ final class MotoServer: @unchecked Sendable {
         try Run.check("/usr/bin/curl", args)
     }
 
+    /// "MODE RETAIN-UNTIL" of an object as S3 reports it (boto3, which moto brings along).
+    func retention(_ bucket: String, _ key: String) throws -> String {
+        let script = """
+        import boto3, sys
+        s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+        h = s3.head_object(Bucket=sys.argv[2], Key=sys.argv[3])
+        u = h.get("ObjectLockRetainUntilDate")
+        print(h.get("ObjectLockMode"), u.isoformat() if u else None)
+        """
+        let r = try Run.check("/usr/bin/env", ["python3", "-c", script, endpoint, bucket, key], environment: Self.credentials)
+        return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Keys in a bucket (under `prefix`), via the ListObjectsV2 XML.
     func keys(_ bucket: String, prefix: String = "") throws -> [String] {
         let r = try Run.check("/usr/bin/curl", ["-sf", "\(endpoint)/\(bucket)?list-type=2&max-keys=100000&prefix=\(prefix)"])
@@ -227,7 +240,7 @@ struct S3Lifeboat {
 /// Byte-for-byte comparison of two trees' regular files (paths and contents).
 func treesMatch(_ a: String, _ b: String) throws -> Bool {
     let r = try Run.run("/usr/bin/diff", ["-r", "--no-dereference", a, b])
-    if r.status != 0 { Issue.record("trees differ: \(a) vs \(b)\n\(r.out.prefix(2000))") }
+    if r.status != 0 { Issue.record("trees differ: \(a) vs \(b)\n\(r.out.prefix(2000))\(r.err.prefix(2000))") }
     return r.status == 0
 }
 
