@@ -242,12 +242,40 @@ public final class Repository: Sendable {
         throw lastError!
     }
 
+    /// `loadBlob` for pipeline threads: reads on the calling thread, without task hops.
+    public func loadBlobBlocking(_ id: ID, type: BlobType, locations copies: [BlobLocation]) throws -> [UInt8] {
+        guard !copies.isEmpty else {
+            throw LifeboatError(.notFound, "\(type) blob \(id.short) is not in the index",
+                                hint: "the repository is missing data; run `lifeboat check`")
+        }
+        var lastError: (any Error)?
+        for location in copies {
+            do {
+                let sealed = try backend.loadBlocking(FileHandle(.pack, location.pack), offset: Int(location.offset),
+                                                      length: Int(location.length))
+                return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher,
+                                                             decompressor: $0.decompressor) }
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError!
+    }
+
+    /// `loadTree` for pipeline threads.
+    public func loadTreeBlocking(_ id: ID, locations: [BlobLocation]) throws -> Tree {
+        try decodeTree(id, try loadBlobBlocking(id, type: .tree, locations: locations))
+    }
+
     public func loadTree(_ id: ID, index: MasterIndex) async throws -> Tree {
         try await loadTree(id, locations: index.lookupAll(id, type: .tree))
     }
 
     public func loadTree(_ id: ID, locations: [BlobLocation]) async throws -> Tree {
-        let bytes = try await loadBlob(id, type: .tree, locations: locations)
+        try decodeTree(id, try await loadBlob(id, type: .tree, locations: locations))
+    }
+
+    private func decodeTree(_ id: ID, _ bytes: [UInt8]) throws -> Tree {
         do {
             return try Tree(decoding: bytes)
         } catch let error as LifeboatError {

@@ -63,6 +63,9 @@ public protocol Backend: Sendable {
     /// Reads `length` bytes at `offset`, or everything from `offset` when `length` is nil.
     /// - Throws: `.notFound` if the file does not exist.
     func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8]
+    /// `load` for pipeline threads, which may block: backends that can read without a
+    /// task hop (local files) save a thread switch per call.
+    func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8]
     /// - Throws: `.notFound` if the file does not exist.
     func size(_ handle: FileHandle) async throws -> Int
     func list(_ type: FileType) async throws -> [(name: String, size: Int)]
@@ -70,6 +73,10 @@ public protocol Backend: Sendable {
 }
 
 extension Backend {
+    public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
+        try awaitFromThread { try await load(handle, offset: offset, length: length) }
+    }
+
     public func load(_ handle: FileHandle) async throws -> [UInt8] {
         try await load(handle, offset: 0, length: nil)
     }

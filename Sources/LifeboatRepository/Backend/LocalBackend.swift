@@ -91,23 +91,25 @@ public struct LocalBackend: Backend {
     }
 
     public func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
+        try await blockingIO { [self] in try loadBlocking(handle, offset: offset, length: length) }
+    }
+
+    public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
         let path = fullPath(handle)
-        return try await blockingIO {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                let code = errno
-                // ENOTDIR: a path component is a file, so nothing of the repository is there.
-                if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
-                throw LifeboatError.posix("cannot open", path, errno: code)
-            }
-            defer { close(fd) }
-            if let length {
-                return try readRange(fd, offset: offset, length: length, path: path)
-            }
-            var st = stat()
-            guard fstat(fd, &st) == 0 else { throw LifeboatError.posix("cannot stat", path, errno: errno) }
-            return try readRange(fd, offset: offset, length: max(0, Int(st.st_size) - offset), path: path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            // ENOTDIR: a path component is a file, so nothing of the repository is there.
+            if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
+            throw LifeboatError.posix("cannot open", path, errno: code)
         }
+        defer { close(fd) }
+        if let length {
+            return try readRange(fd, offset: offset, length: length, path: path)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw LifeboatError.posix("cannot stat", path, errno: errno) }
+        return try readRange(fd, offset: offset, length: max(0, Int(st.st_size) - offset), path: path)
     }
 
     public func size(_ handle: FileHandle) async throws -> Int {
