@@ -77,6 +77,11 @@ public final class CachingBackend: Backend {
         return slice(whole, offset: offset, length: length)
     }
 
+    public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
+        if cachePath(handle) == nil { return try inner.loadBlocking(handle, offset: offset, length: length) }
+        return try awaitFromThread { try await self.load(handle, offset: offset, length: length) }
+    }
+
     public func size(_ handle: FileHandle) async throws -> Int {
         if let path = cachePath(handle) {
             var st = stat()

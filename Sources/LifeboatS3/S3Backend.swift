@@ -98,7 +98,12 @@ public struct S3Backend: Backend {
     // MARK: - Reading
 
     public func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
-        try await blockingIO { [self] in
+        try await blockingIO { [self] in try loadBlocking(handle, offset: offset, length: length) }
+    }
+
+    /// A ranged GET on the calling (pipeline) thread.
+    public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
+        do {
             var headers: [HTTPHeader] = []
             if let length {
                 if length == 0 { return [] }
@@ -118,6 +123,8 @@ public struct S3Backend: Backend {
                 return Array(out.dropFirst(offset))
             }
             return out
+        } catch let error as LifeboatError where error.code == .notFound {
+            throw LifeboatError(.notFound, "\(handle) does not exist in the repository")
         }
     }
 
