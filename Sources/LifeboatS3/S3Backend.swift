@@ -68,9 +68,7 @@ public struct S3Backend: Backend {
 
     public func save(_ handle: FileHandle, data: [UInt8]) async throws {
         try await blockingIO { [self] in
-            let hash = SHA256.hash(data).hex
-            let md5 = MD5.hash(data)
-            try put(handle, body: .bytes(data), sha256: hash, md5: md5)
+            try put(handle, body: .bytes(data), sha256: SHA256.hash(data), md5: MD5.hash(data))
         }
     }
 
@@ -78,21 +76,31 @@ public struct S3Backend: Backend {
         try await blockingIO { [self] in
             // The spool file is ours from here on, uploaded or not.
             defer { unlink(spooled.path) }
+            // A pack's name is the SHA-256 of its bytes: no second pass over the file unless
+            // Object Lock needs Content-MD5. S3 rejects the upload if the bytes do not match.
+            let needsMD5 = client.options.objectLock != nil
+            if handle.type == .pack, let id = ID(hex: handle.name), !needsMD5 {
+                try put(handle, body: .file(path: spooled.path, offset: 0, length: spooled.size), sha256: id, md5: nil)
+                return
+            }
             let (hash, md5) = try hashFile(spooled.path, size: spooled.size)
             try put(handle, body: .file(path: spooled.path, offset: 0, length: spooled.size), sha256: hash, md5: md5)
         }
     }
 
-    private func put(_ handle: FileHandle, body: HTTPBody, sha256: String, md5: [UInt8]) throws {
-        // The signed payload hash makes S3 verify the body; Content-MD5 is what Object Lock
-        // requires and what every S3 implementation checks.
-        var headers = [HTTPHeader("Content-MD5", Base64.encode(md5)), HTTPHeader("Content-Type", "application/octet-stream")]
+    private func put(_ handle: FileHandle, body: HTTPBody, sha256: ID, md5: [UInt8]?) throws {
+        // The signed payload hash (x-amz-content-sha256) makes S3 verify the body;
+        // x-amz-checksum-sha256 stores that checksum with the object; Content-MD5 is what
+        // Object Lock requires.
+        var headers = [HTTPHeader("Content-Type", "application/octet-stream"),
+                       HTTPHeader("x-amz-checksum-sha256", Base64.encode(sha256.bytes))]
+        if let md5 { headers.append(HTTPHeader("Content-MD5", Base64.encode(md5))) }
         if let lock = client.options.objectLock, handle.type == .pack || handle.type == .index || handle.type == .snapshot {
             let until = Timestamp(seconds: Timestamp.now().seconds + Int64(lock.days) * 86_400).rfc3339
             headers.append(HTTPHeader("x-amz-object-lock-mode", lock.mode.rawValue))
             headers.append(HTTPHeader("x-amz-object-lock-retain-until-date", until))
         }
-        _ = try client.send(S3Client.Call("PUT", key: s3.key(handle.path), headers: headers, body: body, payloadHash: sha256))
+        _ = try client.send(S3Client.Call("PUT", key: s3.key(handle.path), headers: headers, body: body, payloadHash: sha256.hex))
     }
 
     // MARK: - Reading
@@ -224,7 +232,7 @@ public struct S3Backend: Backend {
         }
     }
 
-    private func hashFile(_ path: String, size: Int) throws -> (String, [UInt8]) {
+    private func hashFile(_ path: String, size: Int) throws -> (ID, [UInt8]) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw LifeboatError.posix("cannot open", path, errno: errno) }
         defer { close(fd) }
@@ -242,6 +250,6 @@ public struct S3Backend: Backend {
             }
             done += n
         }
-        return (sha.finalize().hex, md5.finalize())
+        return (sha.finalize(), md5.finalize())
     }
 }

@@ -13,6 +13,8 @@ public final class S3Client: Sendable {
     /// Requests sent, retries included (for the benchmarks and cache tests).
     public let requestCount = Locked(0)
     let virtualHosted: Bool
+    /// `LIFEBOAT_S3_TRACE=1` prints one line per request to stderr (method, key, status, time).
+    let trace = getenv("LIFEBOAT_S3_TRACE").map { String(cString: $0) == "1" } ?? false
 
     public init(location: S3Location, credentials: AWSCredentials, region: String, options: S3Options, tls: TLSOptions) {
         self.location = location
@@ -64,6 +66,8 @@ public final class S3Client: Sendable {
             attempt += 1
             let request = signed(call)
             requestCount.withLock { $0 += 1 }
+            let started = trace ? Timestamp.now() : Timestamp.epoch
+            defer { if trace { traceLine(call, started: started, attempt: attempt) } }
             do {
                 let response = try http.perform(request, onBody: onBody)
                 if response.isSuccess || response.status == 304 { return response }
@@ -93,6 +97,15 @@ public final class S3Client: Sendable {
         var response = try send(call, onRetry: { collected.removeAll(keepingCapacity: true) }) { collected.append(contentsOf: $0) }
         response.body = collected
         return response
+    }
+
+    private func traceLine(_ call: Call, started: Timestamp, attempt: Int) {
+        let end = Timestamp.now()
+        let ms = Double(end.seconds - started.seconds) * 1000 + Double(end.nanoseconds - started.nanoseconds) / 1e6
+        let line = "s3 \(end.seconds % 1000).\(String(end.nanoseconds / 1_000_000)) \(call.method) \(describe(call)) "
+            + "\(call.body.count) B \(Int(ms)) ms attempt \(attempt)\n"
+        var bytes = Array(line.utf8)
+        _ = write(2, &bytes, bytes.count)
     }
 
     private func backoff(attempt: Int) {
