@@ -15,6 +15,9 @@ public struct S3Backend: Backend {
     public var location: String { client.location.display }
     public var connections: Int { client.options.connections }
     public let spoolDirectory: String
+    /// The config, fetched whole by `size(.config)` (a GET of ~150 bytes instead of a HEAD),
+    /// so the `load(.config)` that follows costs no request.
+    private let config = Locked<[UInt8]?>(nil)
 
     public init(client: S3Client, spoolDirectory: String) {
         self.client = client
@@ -111,6 +114,7 @@ public struct S3Backend: Backend {
 
     /// A ranged GET on the calling (pipeline) thread.
     public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
+        if handle.type == .config, offset == 0, length == nil, let bytes = config.withLock({ $0 }) { return bytes }
         do {
             var headers: [HTTPHeader] = []
             if let length {
@@ -139,6 +143,17 @@ public struct S3Backend: Backend {
     public func size(_ handle: FileHandle) async throws -> Int {
         try await blockingIO { [self] in
             do {
+                if handle.type == .config {
+                    let bytes: [UInt8]
+                    do {
+                        bytes = try loadBlocking(handle, offset: 0, length: nil)
+                    } catch let error as LifeboatError where error.code == .repositoryNotFound {
+                        // No bucket, so no config; the caller explains (or `init` creates it).
+                        throw LifeboatError(.notFound, "\(handle) does not exist in the repository")
+                    }
+                    config.withLock { $0 = bytes }
+                    return bytes.count
+                }
                 let response = try client.send(S3Client.Call("HEAD", key: s3.key(handle.path)))
                 return Int(response.header("content-length") ?? "") ?? 0
             } catch let error as LifeboatError where error.code == .notFound {
