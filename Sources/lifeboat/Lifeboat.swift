@@ -18,7 +18,7 @@ struct Lifeboat: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
-            DumpCommand.self, CatCommand.self, CheckCommand.self, UnlockCommand.self,
+            DumpCommand.self, CatCommand.self, CheckCommand.self, UnlockCommand.self, EtcdCommand.self,
         ])
 }
 
@@ -74,6 +74,12 @@ enum GlobalArguments {
         while i < arguments.count {
             let a = arguments[i]
             if names.contains(a) {
+                // Groups (`etcd backup`): the globals go after the nested command.
+                let nested = Lifeboat.configuration.subcommands.first { $0.configuration.commandName == a }?
+                    .configuration.subcommands.compactMap { $0.configuration.commandName } ?? []
+                if i + 1 < arguments.count, nested.contains(arguments[i + 1]) {
+                    return [a, arguments[i + 1]] + globals + arguments[(i + 2)...]
+                }
                 return [a] + globals + arguments[(i + 1)...]
             }
             let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a

@@ -289,7 +289,7 @@ final class BackupWalk: @unchecked Sendable {
         // A node's size is nil when it is 0 (the JSON omits it), so compare with `?? 0`.
         if !options.force, let previous, previous.type == .file, (previous.size ?? 0) == status.size,
            previous.mtime == status.mtime, previous.ctime == status.ctime, previous.inode == status.inode,
-           let content = previous.content, content.allSatisfy({ saver.isKnown($0, type: .data) }) {
+           let content = previous.content, saver.areKnown(content, type: .data) {
             node.content = content
             build.nodes.append(node)
             summary.filesUnmodified += 1
