@@ -64,23 +64,7 @@ func findProgram(_ name: String) -> String? {
     return dirs.map { $0 + "/" + name }.first { access($0, X_OK) == 0 }
 }
 
-/// A free TCP port on 127.0.0.1 (bound, read, released).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-        }
-    }
-    guard ok else { throw HarnessError("cannot bind a loopback port: \(String(cString: strerror(errno)))") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+// freePort() is shared with the etcd tests (Support/EtcdServer.swift).
 
 /// Whether something answers HTTP on 127.0.0.1:port (curl, 1 s).
 func answersHTTP(port: Int) -> Bool {
