@@ -11,7 +11,7 @@ import Glibc
 /// The cache is inactive until `activate(repositoryID:)` names the repository (its ID is in
 /// the encrypted config); files then live in `<base>/<repository-id>/{snapshots,index}/`,
 /// as restic lays out its cache. Files the repository no longer lists are dropped on `list`.
-public final class CachingBackend: Backend {
+public final class CachingBackend: TreeCachingBackend {
     public let inner: any Backend
     public let base: String
     private let directory = Locked<String?>(nil)
@@ -42,7 +42,7 @@ public final class CachingBackend: Backend {
             prefix += "/" + part
             paths.append(base.hasPrefix("/") ? prefix : String(prefix.dropFirst()))
         }
-        for path in paths + [root, root + "/snapshots", root + "/index"] where mkdir(path, 0o700) != 0 && errno != EEXIST {
+        for path in paths + [root, root + "/snapshots", root + "/index", root + "/trees"] where mkdir(path, 0o700) != 0 && errno != EEXIST {
             return
         }
         directory.withLock { $0 = root }
@@ -80,6 +80,28 @@ public final class CachingBackend: Backend {
     public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
         if cachePath(handle) == nil { return try inner.loadBlocking(handle, offset: offset, length: length) }
         return try awaitFromThread { try await self.load(handle, offset: offset, length: length) }
+    }
+
+    /// Tree blobs are cached one file each, named `PACK-OFFSET-LENGTH` (immutable: a pack
+    /// never changes). Restic caches whole tree packs; single blobs keep the cache small.
+    public func loadTreeBlob(_ pack: FileHandle, offset: Int, length: Int) throws -> [UInt8] {
+        guard let root = directory.withLock({ $0 }), ID(hex: pack.name) != nil else {
+            return try inner.loadBlocking(pack, offset: offset, length: length)
+        }
+        let path = "\(root)/trees/\(pack.name)-\(offset)-\(length)"
+        if let bytes = readCached(path), bytes.count == length {
+            hits.withLock { $0 += 1 }
+            return bytes
+        }
+        misses.withLock { $0 += 1 }
+        let bytes = try inner.loadBlocking(pack, offset: offset, length: length)
+        store(bytes, at: path)
+        return bytes
+    }
+
+    public func forgetTreeBlob(_ pack: FileHandle, offset: Int, length: Int) {
+        guard let root = directory.withLock({ $0 }) else { return }
+        unlink("\(root)/trees/\(pack.name)-\(offset)-\(length)")
     }
 
     public func size(_ handle: FileHandle) async throws -> Int {

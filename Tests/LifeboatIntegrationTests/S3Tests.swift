@@ -88,8 +88,8 @@ import Testing
         }
     }
 
-    /// A warm cache serves snapshot and index files: `snapshots` and an incremental backup
-    /// download none of them again (counted at a proxy).
+    /// A warm cache serves snapshot, index and tree data: `snapshots` and an incremental
+    /// backup download none of them again (counted at a proxy).
     @Test func cacheAvoidsDownloads() throws {
         let moto = try MotoServer()
         defer { moto.stop() }
@@ -112,11 +112,19 @@ import Testing
             #expect(delta("GET snapshots") == 0, "snapshot files downloaded again: \(after.byKind)")
             #expect(delta("GET index") == 0, "index files downloaded again: \(after.byKind)")
             #expect(delta("PUT data") >= 1)
+            // The parent's trees were cached when the second backup read them; only the root
+            // tree can be new (its /tmp entry changes as other programs use /tmp).
+            #expect(delta("GET data") <= 1, "tree blobs downloaded again: \(after.byKind)")
 
             let uncached = lb.via(proxy.endpoint, extra: ["--no-cache"])
             let mid = try proxy.stats()
             try uncached.check(["snapshots"])
             #expect((try proxy.stats().byKind["GET snapshots"] ?? 0) - (mid.byKind["GET snapshots"] ?? 0) == 3)
+            // Without the cache, the same incremental backup reads every tree of its parent.
+            let beforeUncached = try proxy.stats()
+            try uncached.check(["backup", src])
+            let treesRead = (try proxy.stats().byKind["GET data"] ?? 0) - (beforeUncached.byKind["GET data"] ?? 0)
+            #expect(treesRead >= 4, "an uncached incremental backup read only \(treesRead) trees")
         }
     }
 
