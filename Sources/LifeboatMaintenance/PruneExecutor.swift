@@ -92,7 +92,7 @@ public struct PruneExecutor: Sendable {
             return true
         } catch let error as LifeboatError where error.code == .notFound {
             return false
-        } catch let error as LifeboatError where error.code == .objectRetained {
+        } catch let error as LifeboatError where error.code == .retained {
             result.retained.append("\(handle.path): \(error.message)")
             return false
         }

@@ -231,6 +231,9 @@ public final class Repository: Sendable {
         var lastError: (any Error)?
         for location in copies {
             do {
+                if type == .tree, let cached = backend as? any TreeCachingBackend {
+                    return try loadCachedTree(cached, id: id, location: location)
+                }
                 let sealed = try await backend.load(FileHandle(.pack, location.pack), offset: Int(location.offset),
                                                     length: Int(location.length))
                 return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher,
@@ -251,6 +254,9 @@ public final class Repository: Sendable {
         var lastError: (any Error)?
         for location in copies {
             do {
+                if type == .tree, let cached = backend as? any TreeCachingBackend {
+                    return try loadCachedTree(cached, id: id, location: location)
+                }
                 let sealed = try backend.loadBlocking(FileHandle(.pack, location.pack), offset: Int(location.offset),
                                                       length: Int(location.length))
                 return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher,
@@ -260,6 +266,20 @@ public final class Repository: Sendable {
             }
         }
         throw lastError!
+    }
+
+    /// A tree blob through a caching backend; a cached copy that fails its check is dropped
+    /// and read again from the repository.
+    private func loadCachedTree(_ cached: any TreeCachingBackend, id: ID, location: BlobLocation) throws -> [UInt8] {
+        let pack = FileHandle(.pack, location.pack)
+        let sealed = try cached.loadTreeBlob(pack, offset: Int(location.offset), length: Int(location.length))
+        do {
+            return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher, decompressor: $0.decompressor) }
+        } catch {
+            cached.forgetTreeBlob(pack, offset: Int(location.offset), length: Int(location.length))
+            let fresh = try cached.loadBlocking(pack, offset: Int(location.offset), length: Int(location.length))
+            return try decoders.use { try BlobCodec.open(fresh, id: id, location: location, cipher: $0.cipher, decompressor: $0.decompressor) }
+        }
     }
 
     /// `loadTree` for pipeline threads.

@@ -61,8 +61,9 @@ final class EtcdTests {
         let secondID = try #require(second["snapshot_id"] as? String)
         let secondSize = try #require((second["etcd"] as? [String: Any])?["size"] as? Int)
         let added = try #require(second["data_added"] as? Int)
-        // 50 changed values of 1 KiB in a >5 MB database: most chunks are unchanged.
-        #expect(added < secondSize / 3, "second snapshot added \(added) of \(secondSize) bytes")
+        // 50 changed values of 1 KiB in a ~7 MB database of ~1 MiB chunks: where they land
+        // decides how many chunks change (seen: 25-37 %). Without dedup it would be all of it.
+        #expect(added < secondSize / 2, "second snapshot added \(added) of \(secondSize) bytes")
         #expect(second["parent"] as? String == first["snapshot_id"] as? String)
 
         let listing = try JSONSerialization.jsonObject(with: restic.check(["snapshots", "--json"]).stdout) as? [[String: Any]] ?? []

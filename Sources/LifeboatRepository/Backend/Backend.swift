@@ -77,6 +77,15 @@ public protocol Backend: Sendable {
     func remove(_ handle: FileHandle) async throws
 }
 
+/// A backend that keeps local copies of tree blobs (a cache in front of remote storage):
+/// the repository reads trees through it, so listing and incremental backups do not
+/// download the same trees again. Bytes are the sealed blob as stored in the pack.
+public protocol TreeCachingBackend: Backend {
+    func loadTreeBlob(_ pack: FileHandle, offset: Int, length: Int) throws -> [UInt8]
+    /// Drops a cached copy that failed its MAC or hash check.
+    func forgetTreeBlob(_ pack: FileHandle, offset: Int, length: Int)
+}
+
 extension Backend {
     public func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int {
         let bytes = try loadBlocking(handle, offset: 0, length: nil)
