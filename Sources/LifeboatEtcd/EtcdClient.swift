@@ -127,8 +127,8 @@ public final class EtcdClient: Sendable {
         }
         let tls = lastTransport?.isTLSVerification == true
         throw LifeboatError(.backend, "cannot reach etcd: " + failures.joined(separator: "; "),
-                            hint: tls ? "check --cacert (the CA that signed etcd's server certificate) and --cert/--key, or --insecure-skip-tls-verify"
-                                : "check --endpoints and that etcd listens there; an https:// endpoint needs --cacert, and --cert/--key when etcd checks client certificates")
+                            hint: tls ? "check --etcd-cacert (the CA that signed etcd's server certificate) and --cert/--key, or --insecure-skip-tls-verify"
+                                : "check --endpoints and that etcd listens there; an https:// endpoint needs --etcd-cacert, and --cert/--key when etcd checks client certificates")
     }
 
     private func token(_ endpoint: String) throws -> String? {

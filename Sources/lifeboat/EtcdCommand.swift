@@ -20,7 +20,8 @@ struct EtcdConnectionOptions: ParsableArguments {
     @Option(help: "etcd client URLs, comma-separated or repeated (env: ETCDCTL_ENDPOINTS).")
     var endpoints: [String] = []
 
-    @Option(help: "CA bundle that signed etcd's server certificate (env: ETCDCTL_CACERT).")
+    // Not `--cacert` as in etcdctl: that global option is the repository's CA (restic's name).
+    @Option(name: .customLong("etcd-cacert"), help: "CA bundle that signed etcd's server certificate (env: ETCDCTL_CACERT).")
     var cacert: String?
 
     @Option(help: "Client certificate for etcd's --client-cert-auth (env: ETCDCTL_CERT).")
@@ -46,7 +47,7 @@ struct EtcdConnectionOptions: ParsableArguments {
                                 hint: "pass --endpoints https://HOST:2379 (or set ETCDCTL_ENDPOINTS), or --from-file FILE for a saved snapshot")
         }
         var tls = TLSOptions()
-        tls.caFile = try readable(cacert ?? environment("ETCDCTL_CACERT"), "--cacert")
+        tls.caFile = try readable(cacert ?? environment("ETCDCTL_CACERT"), "--etcd-cacert")
         tls.clientCertFile = try readable(cert ?? environment("ETCDCTL_CERT"), "--cert")
         tls.clientKeyFile = try readable(key ?? environment("ETCDCTL_KEY"), "--key")
         if (tls.clientCertFile == nil) != (tls.clientKeyFile == nil) {

@@ -106,14 +106,14 @@ final class EtcdTests {
         let server = try EtcdServer(name: "tls", dataDir: temp.sub("tls"), tls: certs)
         defer { server.stop() }
         try server.etcdctlOK(["put", "/registry/secret", "value over tls"])
-        let r = try lifeboat.run(["--json", "etcd", "backup", "--endpoints", server.endpoint, "--cacert", certs.ca,
+        let r = try lifeboat.run(["--json", "etcd", "backup", "--endpoints", server.endpoint, "--etcd-cacert", certs.ca,
                                   "--cert", certs.clientCert, "--key", certs.clientKey])
         #expect(r.status == 0, "\(r)")
         // Without the client certificate etcd refuses; without the CA the server is not trusted.
-        let noCert = try lifeboat.run(["etcd", "backup", "--endpoints", server.endpoint, "--cacert", certs.ca])
+        let noCert = try lifeboat.run(["etcd", "backup", "--endpoints", server.endpoint, "--etcd-cacert", certs.ca])
         #expect(noCert.status == 1 && noCert.err.contains("error:"), "\(noCert)")
         let noCA = try lifeboat.run(["etcd", "backup", "--endpoints", server.endpoint, "--cert", certs.clientCert, "--key", certs.clientKey])
-        #expect(noCA.status == 1 && noCA.err.contains("--cacert"), "\(noCA)")
+        #expect(noCA.status == 1 && noCA.err.contains("--etcd-cacert"), "\(noCA)")
         #expect(try lifeboat.snapshotIDs().count == 1)
 
         let file = temp.sub("tls.db")
@@ -195,8 +195,8 @@ final class EtcdTests {
         #expect(r.status == 1 && r.err.contains("cannot reach etcd") && r.err.contains("hint:"), "\(r)")
         let noEndpoint = try lifeboat.run(["etcd", "backup"])
         #expect(noEndpoint.status == 1 && noEndpoint.err.contains("--endpoints"), "\(noEndpoint)")
-        let noFile = try lifeboat.run(["etcd", "backup", "--endpoints", closed, "--cacert", temp.sub("missing.crt")])
-        #expect(noFile.status == 1 && noFile.err.contains("--cacert"), "\(noFile)")
+        let noFile = try lifeboat.run(["etcd", "backup", "--endpoints", closed, "--etcd-cacert", temp.sub("missing.crt")])
+        #expect(noFile.status == 1 && noFile.err.contains("--etcd-cacert"), "\(noFile)")
         let notURL = try lifeboat.run(["etcd", "backup", "--endpoints", "127.0.0.1:2379"])
         #expect(notURL.status == 1 && notURL.err.contains("http://"), "\(notURL)")
         let none = try lifeboat.run(["etcd", "restore", "latest", "--output", temp.sub("x.db")])
