@@ -14,10 +14,12 @@ let package = Package(
         .library(name: "LifeboatRepository", targets: ["LifeboatRepository"]),
         .library(name: "LifeboatArchive", targets: ["LifeboatArchive"]),
         .library(name: "LifeboatHTTP", targets: ["LifeboatHTTP"]),
+        .library(name: "LifeboatKubernetes", targets: ["LifeboatKubernetes"]),
         .executable(name: "lifeboat", targets: ["lifeboat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C libraries, bound through pkg-config; shim.h holds static inline wrappers
@@ -34,10 +36,15 @@ let package = Package(
         .target(name: "LifeboatRepository", dependencies: ["LifeboatCore"], swiftSettings: strict),
         // File-tree backup and restore.
         .target(name: "LifeboatArchive", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
+        // Kubernetes: kubeconfig, discovery, filtered collection, restore planning and apply.
+        .target(name: "LifeboatKubernetes",
+                dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatArchive",
+                               .product(name: "Yams", package: "Yams")],
+                swiftSettings: strict),
         .executableTarget(
             name: "lifeboat",
             dependencies: [
-                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP",
+                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatKubernetes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -46,6 +53,9 @@ let package = Package(
         .testTarget(name: "LifeboatRepositoryTests", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
         .testTarget(name: "LifeboatArchiveTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
         .testTarget(name: "LifeboatHTTPTests", dependencies: ["LifeboatCore", "LifeboatHTTP"], swiftSettings: strict),
+        .testTarget(name: "LifeboatKubernetesTests",
+                    dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatKubernetes"],
+                    exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
     ]
 )

@@ -18,7 +18,7 @@ struct Lifeboat: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
-            DumpCommand.self, CatCommand.self, CheckCommand.self, UnlockCommand.self,
+            DumpCommand.self, CatCommand.self, CheckCommand.self, UnlockCommand.self, K8sCommand.self,
         ])
 }
 
@@ -74,6 +74,12 @@ enum GlobalArguments {
         while i < arguments.count {
             let a = arguments[i]
             if names.contains(a) {
+                // A command group (`k8s backup`): the globals go after the nested command.
+                if let group = Lifeboat.configuration.subcommands.first(where: { $0.configuration.commandName == a }),
+                   i + 1 < arguments.count,
+                   group.configuration.subcommands.contains(where: { $0.configuration.commandName == arguments[i + 1] }) {
+                    return [a, arguments[i + 1]] + globals + arguments[(i + 2)...]
+                }
                 return [a] + globals + arguments[(i + 1)...]
             }
             let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
