@@ -64,6 +64,11 @@ public enum KubeConfig {
             throw LifeboatError(.invalidArgument, "no kubeconfig found",
                                 hint: "pass --kubeconfig FILE, set KUBECONFIG, or create ~/.kube/config")
         }
+        return try load(files: files, context: context)
+    }
+
+    /// Merges the given kubeconfig files (first definition of a name wins) and resolves a context.
+    public static func load(files: [String], context: String?) throws -> ClusterConnection {
         var merged = Merged()
         for file in files {
             let text = String(decoding: try System.readFile(file), as: UTF8.self)
