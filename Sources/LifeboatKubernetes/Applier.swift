@@ -96,17 +96,41 @@ public struct Applier: Sendable {
         case .none:
             return (.skipped, "already exists and differs (use --existing-resource-policy update to patch it)")
         case .update:
-            let patch = client.sendPatch(path, body: body)
+            let patch = client.sendPatch(path, body: Self.mergePatch(live: existing, desired: p.object).serialized())
             _ = try KubeClient.decode(try patch(), method: "PATCH", path: path)
             return (.updated, "already existed and differed; patched")
         }
     }
 
     /// True when every field set in `desired` has the same value in `live` (the server adds defaults).
+    /// The desired object plus `null` for keys of exact maps that only the live object has
+    /// (a merge patch would otherwise keep them).
+    static func mergePatch(live: JSONValue, desired: JSONValue) -> JSONValue {
+        guard case .object(var members) = desired, case .object(let liveMembers) = live else { return desired }
+        for i in members.indices {
+            let key = members[i].key
+            guard let l = live[key] else { continue }
+            if exactMaps.contains(key), case .object(var d) = members[i].value, case .object(let lm) = l {
+                for extra in lm where members[i].value[extra.key] == nil { d.append(.init(key: extra.key, value: .null)) }
+                members[i].value = .object(d)
+            } else if case .object = members[i].value {
+                members[i].value = mergePatch(live: l, desired: members[i].value)
+            }
+        }
+        for l in liveMembers where exactMaps.contains(l.key) && desired[l.key] == nil { members.append(.init(key: l.key, value: .null)) }
+        return .object(members)
+    }
+
+    /// Maps compared exactly (keys the backup lacks count as drift): data, labels, annotations.
+    static let exactMaps: Set<String> = ["data", "binaryData", "stringData", "labels", "annotations"]
+
     static func contains(_ live: JSONValue, _ desired: JSONValue) -> Bool {
         switch (live, desired) {
-        case (.object, .object(let members)):
-            return members.allSatisfy { m in live[m.key].map { contains($0, m.value) } ?? m.value.isNull }
+        case (.object(let liveMembers), .object(let members)):
+            return members.allSatisfy { m in
+                if exactMaps.contains(m.key), case .object(let l)? = live[m.key], case .object(let d) = m.value, l.count != d.count { return false }
+                return live[m.key].map { contains($0, m.value) } ?? m.value.isNull
+            } && liveMembers.allSatisfy { !exactMaps.contains($0.key) || desired[$0.key] != nil || ($0.value.objectValue?.isEmpty ?? false) }
         case (.array(let a), .array(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { contains($0, $1) }
         default:

@@ -8,10 +8,13 @@ public enum YAML {
     public static func documents(_ text: String, source: String) throws -> [JSONValue] {
         do {
             var out: [JSONValue] = []
-            for node in try Yams.compose_all(yaml: text) {
+            var sequence = try Yams.compose_all(yaml: text)
+            while let node = sequence.next() {
                 let value = try convert(node, source: source)
                 if !value.isNull { out.append(value) }
             }
+            // The sequence stops at a syntax error and keeps it.
+            if let error = sequence.error { throw error }
             return out
         } catch let error as LifeboatError {
             throw error

@@ -60,10 +60,10 @@ func runProgram(_ path: String, _ arguments: [String], environment: [String: Str
     process.standardError = errHandle
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    var status: Int32 = 0
-    while waitpid(process.processIdentifier, &status, 0) < 0 && errno == EINTR {}
+    // Foundation reaps the child itself; poll instead of waitUntilExit (which blocks the cooperative pool).
+    while process.isRunning { usleep(5_000) }
     try? outHandle.close(); try? errHandle.close()
-    let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    let exit = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
     return RunResult(status: exit, out: String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self),
                      err: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self),
                      command: [path] + arguments)
@@ -141,7 +141,7 @@ final class APIServerDouble {
         let user: String
         switch auth {
         case "token": user = "token: \(token)"
-        case "cert": user = "client-certificate: client.crt\n    client-key: client.key"
+        case "cert": user = "client-certificate: \(pki.directory)/client.crt\n    client-key: \(pki.directory)/client.key"
         default: user = "token: \(auth)"
         }
         let caData = try Data(contentsOf: URL(fileURLWithPath: pki.ca)).base64EncodedString()
