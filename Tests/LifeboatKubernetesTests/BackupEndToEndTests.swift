@@ -87,11 +87,18 @@ import Testing
         #expect(again.status == 0, "\(again)")
         let added = again.lastJSONObject()["data_added"] as? Int ?? -1
         #expect(added >= 0 && added < 64 * 1024, "an unchanged cluster adds only tree metadata: \(added)")
-        let diff = try ws.lifeboat(["k8s", "diff", "latest~1", "latest", "--json"])
-        if diff.status == 0 {
-            let d = try diff.json() as? [String: [String]]
-            #expect(d?["added"]?.isEmpty == true && d?["changed"]?.isEmpty == true)
-        }
+        let first = try #require(summary["snapshot_id"] as? String)
+        let second = try #require(again.lastJSONObject()["snapshot_id"] as? String)
+        let diff = try ws.lifeboat(["k8s", "diff", first, second, "--json"])
+        #expect(diff.status == 0, "\(diff)")
+        let d = try diff.json() as? [String: [String]]
+        #expect(d?["added"] == [] && d?["removed"] == [] && d?["changed"] == [], "\(diff)")
+        // A change in the cluster shows up as exactly that object.
+        let patch = try ws.kubectl(kubeconfig, ["patch", "configmap", "blee", "-n", "default", "--type", "merge", "-p", #"{"data":{"x":"1"}}"#])
+        #expect(patch.status == 0, "\(patch)")
+        let third = try ws.lifeboat(["k8s", "backup", "--kubeconfig", kubeconfig, "--json"])
+        let changed = try ws.lifeboat(["k8s", "diff", second, try #require(third.lastJSONObject()["snapshot_id"] as? String), "--json"])
+        #expect((try changed.json() as? [String: [String]])?["changed"] == ["namespaces/default/configmaps/blee"], "\(changed)")
     }
 
     @Test(arguments: [
