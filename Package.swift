@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "LifeboatRepository", targets: ["LifeboatRepository"]),
         .library(name: "LifeboatArchive", targets: ["LifeboatArchive"]),
         .library(name: "LifeboatHTTP", targets: ["LifeboatHTTP"]),
+        .library(name: "LifeboatS3", targets: ["LifeboatS3"]),
+        .library(name: "LifeboatEtcd", targets: ["LifeboatEtcd"]),
         .library(name: "LifeboatKubernetes", targets: ["LifeboatKubernetes"]),
         .executable(name: "lifeboat", targets: ["lifeboat"]),
     ],
@@ -36,6 +38,12 @@ let package = Package(
         .target(name: "LifeboatRepository", dependencies: ["LifeboatCore"], swiftSettings: strict),
         // File-tree backup and restore.
         .target(name: "LifeboatArchive", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
+        // Retention policies, holds, prune, repair: repository maintenance.
+        .target(name: "LifeboatMaintenance", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
+        // S3-compatible object storage: SigV4, the S3 backend, the local metadata cache.
+        .target(name: "LifeboatS3", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "COpenSSL"], swiftSettings: strict),
+        // etcd snapshots over the v3 JSON gateway, streamed into the repository.
+        .target(name: "LifeboatEtcd", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
         // Kubernetes: kubeconfig, discovery, filtered collection, restore planning and apply.
         .target(name: "LifeboatKubernetes",
                 dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatArchive",
@@ -44,7 +52,8 @@ let package = Package(
         .executableTarget(
             name: "lifeboat",
             dependencies: [
-                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatKubernetes",
+                "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatS3", "LifeboatEtcd", "LifeboatMaintenance",
+                "LifeboatKubernetes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -53,9 +62,13 @@ let package = Package(
         .testTarget(name: "LifeboatRepositoryTests", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
         .testTarget(name: "LifeboatArchiveTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
         .testTarget(name: "LifeboatHTTPTests", dependencies: ["LifeboatCore", "LifeboatHTTP"], swiftSettings: strict),
+        .testTarget(name: "LifeboatMaintenanceTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatMaintenance"], swiftSettings: strict),
+        .testTarget(name: "LifeboatEtcdTests", dependencies: ["LifeboatCore", "LifeboatEtcd"], swiftSettings: strict),
         .testTarget(name: "LifeboatKubernetesTests",
                     dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatKubernetes"],
                     exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
+        .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"],
+                    exclude: ["Support/s3_fault_proxy.py"], swiftSettings: strict),
+        .testTarget(name: "LifeboatS3Tests", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatS3"], swiftSettings: strict),
     ]
 )

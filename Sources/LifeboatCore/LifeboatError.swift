@@ -6,7 +6,7 @@ public struct LifeboatError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Sendable {
             case invalidArgument, repositoryNotFound, repositoryExists, wrongPassword, corrupt,
-                 io, notFound, unsupported, locked, partialBackup, interrupted, backend, internalError
+                 io, notFound, unsupported, locked, partialBackup, interrupted, backend, retained, internalError
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -36,6 +36,9 @@ public struct LifeboatError: Error, Sendable, CustomStringConvertible {
         public static let interrupted = Code(.interrupted)
         /// A storage backend failed.
         public static let backend = Code(.backend)
+        /// The storage refuses to delete a file still under retention (S3 Object Lock):
+        /// prune must keep it and report it, not fail half-way.
+        public static let retained = Code(.retained)
         /// A bug: an invariant of Lifeboat itself does not hold.
         public static let internalError = Code(.internalError)
     }

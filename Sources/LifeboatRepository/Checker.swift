@@ -1,10 +1,15 @@
 public import LifeboatCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One finding of `check`.
 public struct CheckProblem: Sendable, CustomStringConvertible {
     public enum Severity: String, Sendable { case error, hint }
     public var severity: Severity
     public var message: String
+    /// The snapshots the problem affects (empty for problems of the storage itself).
+    public var snapshots: [ID] = []
     public var description: String { message }
 }
 
@@ -59,10 +64,15 @@ public struct Checker: Sendable {
         let snapshotNames = try await repository.backend.list(.snapshot).map(\.name)
         var index = MasterIndex()
         var indexed: [ID: IndexFile.Pack] = [:]
-        for entry in try await repository.backend.list(.index) {
-            guard let id = ID(hex: entry.name) else { continue }
+        let indexIDs = try await repository.backend.list(.index).compactMap { ID(hex: $0.name) }
+        let repository = self.repository
+        let indexFiles = try await concurrentMap(indexIDs, limit: 8) { id -> Result<IndexFile, LifeboatError> in
+            do { return .success(try await repository.loadIndexFile(id)) }
+            catch let error as LifeboatError { return .failure(error) }
+        }
+        for (id, loaded) in zip(indexIDs, indexFiles) {
             do {
-                let file = try await repository.loadIndexFile(id)
+                let file = try loaded.get()
                 index.add(file)
                 for pack in file.packs {
                     if indexed[pack.id] != nil {
@@ -92,30 +102,60 @@ public struct Checker: Sendable {
             report.problems.append(.init(severity: .hint, message: "pack \(id.short) is not referenced by any index (prune removes it)"))
         }
 
-        var seenTrees = Set<ID>()
-        for name in snapshotNames {
-            guard let id = ID(hex: name) else { continue }
+        // Packs that are gone or have the wrong size: their blobs are lost unless stored twice.
+        var badPacks = Set<ID>()
+        for (id, pack) in indexed where stored[id] == nil || stored[id] != Self.expectedSize(of: pack) { badPacks.insert(id) }
+        var damagedBlobs: [BlobKeyPair: String] = [:]
+
+        if options.readData {
+            let packs = indexed.values.filter { stored[$0.id] != nil && (options.subset?.includes($0.id) ?? true) }
+            // Reading is I/O, verifying is CPU: 6+ threads keep reads queued on the disk (cold
+            // caches read 2-3x faster in parallel) while every core verifies.
+            let threads = max(6, repository.backend.connections * 2, activeProcessorCount() * 3)
+            let packList = Array(packs)
+            let results = await threadPoolMap(packList, threads: threads) { pack in Self.readPack(pack, repository: repository) }
+            try Task.checkCancellation()
+            report.packsRead = packs.count
+            for result in results.compactMap({ $0 }) {
+                report.problems += result.problems
+                if result.wholePackBad { badPacks.insert(result.pack) }
+                for blob in result.damaged { damagedBlobs[BlobKeyPair(id: blob.id, type: blob.type)] = "pack \(result.pack.short)" }
+            }
+        }
+
+        // Walk every snapshot; problems found in a tree are remembered relative to it, so a
+        // tree shared by many snapshots is read once and its damage reported for each.
+        var walker = TreeDamageWalker(repository: repository, index: index, badPacks: badPacks, damagedBlobs: damagedBlobs)
+        var affected: [String: [ID]] = [:]
+        var order: [String] = []
+        let ids = snapshotNames.compactMap { ID(hex: $0) }
+        let loaded = try await concurrentMap(ids, limit: 8) { id -> (ID, Result<Snapshot, LifeboatError>) in
+            do { return (id, .success(try await repository.loadSnapshot(id))) }
+            catch let error as LifeboatError { return (id, .failure(error)) }
+        }
+        var roots: [ID] = []
+        for case (_, .success(let snapshot)) in loaded { roots.append(snapshot.tree) }
+        try await walker.prefetch(roots)
+        for (id, outcome) in loaded {
             try Task.checkCancellation()
             report.snapshots += 1
             do {
-                let snapshot = try await repository.loadSnapshot(id)
-                try await checkTree(snapshot.tree, path: "/", snapshot: id, index: index, seen: &seenTrees, report: &report)
+                let snapshot = try outcome.get()
+                for finding in try await walker.problems(in: snapshot.tree, name: "") {
+                    if affected[finding] == nil { order.append(finding) }
+                    affected[finding, default: []].append(id)
+                }
             } catch {
                 report.problems.append(.init(severity: .error, message: "snapshot \(id.short): \(message(error))"))
             }
         }
-        report.trees = seenTrees.count
-
-        if options.readData {
-            let packs = indexed.values.filter { stored[$0.id] != nil && (options.subset?.includes($0.id) ?? true) }
-            let repository = self.repository
-            let results = try await concurrentMap(Array(packs), limit: max(2, repository.backend.connections)) { pack in
-                try Task.checkCancellation()
-                return await Self.readPack(pack, repository: repository)
-            }
-            report.packsRead = packs.count
-            for problems in results { report.problems += problems }
+        for finding in order {
+            let ids = affected[finding]!
+            let names = ids.prefix(10).map(\.short).joined(separator: ", ") + (ids.count > 10 ? " and \(ids.count - 10) more" : "")
+            report.problems.append(.init(severity: .error, message: "\(finding) (snapshot\(ids.count == 1 ? "" : "s") \(names))",
+                                         snapshots: ids))
         }
+        report.trees = walker.treesRead
         return report
     }
 
@@ -125,80 +165,200 @@ public struct Checker: Sendable {
         }
     }
 
-    private func checkTree(_ id: ID, path: String, snapshot: ID, index: MasterIndex, seen: inout Set<ID>,
-                           report: inout CheckReport) async throws {
-        guard seen.insert(id).inserted else { return }
+    struct PackReadResult: Sendable {
+        var pack: ID
+        var problems: [CheckProblem] = []
+        /// Blobs that failed verification.
+        var damaged: [IndexFile.Blob] = []
+        /// The pack could not be read at all.
+        var wholePackBad = false
+    }
+
+    /// Pack-sized read buffers, reused so verifying a pack touches no fresh pages.
+    static let readBuffers = Locked<[[UInt8]]>([])
+
+    /// Reads one pack completely: its hash, header, and every blob (on a blocking thread:
+    /// the read and the verification both run there, without task hops).
+    static func readPack(_ pack: IndexFile.Pack, repository: Repository) -> PackReadResult {
+        var buffer = readBuffers.withLock { $0.popLast() } ?? []
+        defer { readBuffers.withLock { if $0.count < 6 { $0.append(buffer) } } }
+        let count: Int
+        do {
+            count = try repository.backend.loadBlocking(FileHandle(.pack, pack.id), into: &buffer)
+        } catch {
+            var result = PackReadResult(pack: pack.id)
+            result.problems = [CheckProblem(severity: .error, message: "pack \(pack.id.short): \(message(error))")]
+            result.wholePackBad = true
+            return result
+        }
+        return buffer.withUnsafeBytes { raw in verify(pack, UnsafeRawBufferPointer(rebasing: raw[0..<count]), repository: repository) }
+    }
+
+    static func verify(_ pack: IndexFile.Pack, _ bytes: UnsafeRawBufferPointer, repository: Repository) -> PackReadResult {
+        let name = "pack \(pack.id.short)"
+        var result = PackReadResult(pack: pack.id)
+        if SHA256.hash(bytes) != pack.id {
+            result.problems.append(CheckProblem(severity: .error, message: "\(name): content does not match its name (damaged)"))
+        }
+        let cipher = Cipher(key: repository.masterKey)
+        do {
+            guard bytes.count >= 4 else { throw LifeboatError(.corrupt, "pack is \(bytes.count) bytes, too short for a header") }
+            let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)))
+            guard length >= Cipher.overhead, length <= bytes.count - 4, length <= PackReader.maxHeaderLength else {
+                throw LifeboatError(.corrupt, "pack header length \(length) is invalid for a pack of \(bytes.count) bytes")
+            }
+            let header = try PackHeader.decode(cipher.open(Array(bytes[(bytes.count - 4 - length)..<(bytes.count - 4)])))
+            let fromIndex = pack.blobs.map { "\($0.id)\($0.type)\($0.offset)\($0.length)\($0.uncompressedLength)" }.sorted()
+            let fromHeader = header.map { "\($0.id)\($0.type)\($0.offset)\($0.length)\($0.uncompressedLength)" }.sorted()
+            if fromIndex != fromHeader {
+                result.problems.append(CheckProblem(severity: .error, message: "\(name): header does not match the index"))
+            }
+        } catch {
+            result.problems.append(CheckProblem(severity: .error, message: "\(name): header: \(message(error))"))
+        }
+        let decompressor = ZstdDecompressor()
+        var buffers = BlobCodec.Buffers()
+        for blob in pack.blobs {
+            let end = Int(blob.offset) + Int(blob.length)
+            guard end <= bytes.count else {
+                result.problems.append(CheckProblem(severity: .error, message: "\(name): blob \(blob.id.short) lies beyond the end"))
+                result.damaged.append(blob)
+                continue
+            }
+            let location = BlobLocation(pack: pack.id, type: blob.type, offset: blob.offset, length: blob.length,
+                                        uncompressedLength: blob.uncompressedLength)
+            do {
+                try BlobCodec.open(UnsafeRawBufferPointer(rebasing: bytes[Int(blob.offset)..<end]), id: blob.id,
+                                   location: location, cipher: cipher, decompressor: decompressor,
+                                   buffers: &buffers) { _ in }
+            } catch {
+                result.problems.append(CheckProblem(severity: .error, message: "\(name): \(message(error))"))
+                result.damaged.append(blob)
+            }
+        }
+        return result
+    }
+}
+
+struct BlobKeyPair: Hashable, Sendable {
+    var id: ID
+    var type: BlobType
+}
+
+/// Finds, per tree, the files and directories whose data is missing or damaged; results
+/// are kept per tree ID with paths relative to it.
+struct TreeDamageWalker {
+    let repository: Repository
+    let index: MasterIndex
+    let badPacks: Set<ID>
+    let damagedBlobs: [BlobKeyPair: String]
+    private var memo: [ID: [String]] = [:]
+    /// Trees loaded ahead, many at once; those that fail to load are read again (and reported) by the walk.
+    private var cache: [ID: Tree] = [:]
+    private(set) var treesRead = 0
+
+    /// Loads every tree reachable from `roots`, level by level, many at a time.
+    mutating func prefetch(_ roots: [ID]) async throws {
+        var level = Array(Set(roots.filter { trouble($0, .tree) == nil }))
+        var seen = Set(level)
+        let repository = self.repository, index = self.index
+        while !level.isEmpty {
+            try Task.checkCancellation()
+            let trees = await threadPoolMap(level, threads: 8) { id in (id, try? repository.loadTreeBlocking(id, index: index)) }
+            var next: [ID] = []
+            for case let (id, tree?)? in trees {
+                cache[id] = tree
+                for node in tree.nodes {
+                    if let sub = node.subtree, trouble(sub, .tree) == nil, seen.insert(sub).inserted { next.append(sub) }
+                }
+            }
+            level = next
+        }
+    }
+
+    init(repository: Repository, index: MasterIndex, badPacks: Set<ID>, damagedBlobs: [BlobKeyPair: String]) {
+        self.repository = repository; self.index = index; self.badPacks = badPacks; self.damagedBlobs = damagedBlobs
+    }
+
+    /// Why a blob cannot be read, or nil if an intact copy exists.
+    func trouble(_ id: ID, _ type: BlobType) -> String? {
+        let copies = index.lookupAll(id, type: type)
+        if copies.isEmpty { return "is missing (not in any index)" }
+        let good = copies.filter { !badPacks.contains($0.pack) }
+        if good.isEmpty { return "is lost (pack \(copies[0].pack.short) is missing or truncated)" }
+        if let where_ = damagedBlobs[BlobKeyPair(id: id, type: type)], good.allSatisfy({ "pack \($0.pack.short)" == where_ }) {
+            return "is damaged in \(where_)"
+        }
+        return nil
+    }
+
+    /// Problems in tree `id`, which sits at `name` ("" for a snapshot's root), as messages
+    /// with absolute-from-this-tree paths.
+    mutating func problems(in id: ID, name: String) async throws -> [String] {
+        let relative = try await relativeProblems(id)
+        let prefix = name.isEmpty ? "/" : name
+        return relative.map { $0.replacingPlaceholder(with: prefix) }
+    }
+
+    private mutating func relativeProblems(_ id: ID) async throws -> [String] {
+        if let known = memo[id] { return known }
+        var out: [String] = []
+        if let why = trouble(id, .tree) {
+            out.append("directory \u{1}: tree \(id.short) \(why)")
+            memo[id] = out
+            return out
+        }
         let tree: Tree
         do {
-            tree = try await repository.loadTree(id, index: index)
+            if let cached = cache.removeValue(forKey: id) { tree = cached } else { tree = try await repository.loadTree(id, index: index) }
+            treesRead += 1
         } catch {
-            report.problems.append(.init(severity: .error,
-                message: "snapshot \(snapshot.short): directory \(path) (tree \(id.short)): \(message(error))"))
-            return
+            out.append("directory \u{1}: tree \(id.short) cannot be read: \(message(error))")
+            memo[id] = out
+            return out
         }
         for node in tree.nodes {
-            let childPath = path + (path.hasSuffix("/") ? "" : "/") + node.displayName
+            let child = node.displayName
             switch node.type {
             case .dir:
                 guard let subtree = node.subtree else {
-                    report.problems.append(.init(severity: .error, message: "snapshot \(snapshot.short): directory \(childPath) has no subtree"))
+                    out.append("directory \u{1}\(child) has no subtree")
                     continue
                 }
-                try await checkTree(subtree, path: childPath, snapshot: snapshot, index: index, seen: &seen, report: &report)
+                for p in try await relativeProblems(subtree) { out.append(p.replacingPlaceholder(with: "\u{1}\(child)/")) }
             case .file:
                 guard let content = node.content else {
-                    report.problems.append(.init(severity: .error, message: "snapshot \(snapshot.short): file \(childPath) has no content list"))
+                    out.append("file \u{1}\(child) has no content list")
                     continue
                 }
-                for blob in content where !index.contains(blob, type: .data) {
-                    report.problems.append(.init(severity: .error,
-                        message: "snapshot \(snapshot.short): file \(childPath): data blob \(blob.short) is missing"))
+                var bad: [String] = []
+                for blob in content { if let why = trouble(blob, .data) { bad.append("data blob \(blob.short) \(why)") } }
+                if !bad.isEmpty {
+                    let shown = bad.prefix(3).joined(separator: "; ") + (bad.count > 3 ? "; and \(bad.count - 3) more" : "")
+                    out.append("file \u{1}\(child): \(shown)")
                 }
             default:
                 break
             }
         }
+        memo[id] = out
+        return out
     }
+}
 
-    /// Reads one pack completely: its hash, header, and every blob.
-    static func readPack(_ pack: IndexFile.Pack, repository: Repository) async -> [CheckProblem] {
-        let name = "pack \(pack.id.short)"
-        do {
-            let bytes = try await repository.backend.load(FileHandle(.pack, pack.id))
-            return try await blockingIO {
-                var problems: [CheckProblem] = []
-                guard SHA256.hash(bytes) == pack.id else {
-                    return [CheckProblem(severity: .error, message: "\(name): content does not match its name (damaged)")]
-                }
-                let cipher = Cipher(key: repository.masterKey)
-                let header = try PackReader.header(of: bytes, cipher: cipher)
-                let fromIndex = pack.blobs.map { "\($0.id)\($0.type)\($0.offset)\($0.length)\($0.uncompressedLength)" }.sorted()
-                let fromHeader = header.map { "\($0.id)\($0.type)\($0.offset)\($0.length)\($0.uncompressedLength)" }.sorted()
-                if fromIndex != fromHeader {
-                    problems.append(CheckProblem(severity: .error, message: "\(name): header does not match the index"))
-                }
-                let decompressor = ZstdDecompressor()
-                for blob in pack.blobs {
-                    let end = Int(blob.offset) + Int(blob.length)
-                    guard end <= bytes.count else {
-                        problems.append(CheckProblem(severity: .error, message: "\(name): blob \(blob.id.short) lies beyond the end"))
-                        continue
-                    }
-                    let location = BlobLocation(pack: pack.id, type: blob.type, offset: blob.offset, length: blob.length,
-                                                uncompressedLength: blob.uncompressedLength)
-                    do {
-                        _ = try BlobCodec.open(Array(bytes[Int(blob.offset)..<end]), id: blob.id, location: location,
-                                               cipher: cipher, decompressor: decompressor)
-                    } catch {
-                        problems.append(CheckProblem(severity: .error, message: "\(name): \(message(error))"))
-                    }
-                }
-                return problems
-            }
-        } catch {
-            return [CheckProblem(severity: .error, message: "\(name): \(message(error))")]
-        }
+extension String {
+    /// Replaces the path placeholder (U+0001) with `prefix`, joining slashes cleanly.
+    func replacingPlaceholder(with prefix: String) -> String {
+        guard let r = firstIndex(of: "\u{1}") else { return self }
+        let joined = String(self[..<r]) + prefix + String(self[index(after: r)...])
+        var result = ""
+        for ch in joined where !(ch == "/" && result.last == "/") { result.append(ch) }
+        return result
     }
+}
+
+func activeProcessorCount() -> Int {
+    Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 }
 
 /// Reads pack headers without the index.

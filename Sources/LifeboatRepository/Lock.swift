@@ -12,8 +12,10 @@ extension Repository {
 
     /// Runs `body` holding a lock; refreshes it meanwhile and removes it afterwards.
     /// - Throws: `.locked` naming the holder when a conflicting lock exists.
-    public func withLock<T: Sendable>(exclusive: Bool, _ body: @Sendable () async throws -> T) async throws -> T {
-        var lockID = try await acquireLock(exclusive: exclusive)
+    /// - Parameter retryFor: keep trying this many seconds while another process holds a
+    ///   conflicting lock (restic's `--retry-lock`), then fail naming the holder.
+    public func withLock<T: Sendable>(exclusive: Bool, retryFor: Double = 0, _ body: @Sendable () async throws -> T) async throws -> T {
+        var lockID = try await acquireLock(exclusive: exclusive, retryFor: retryFor)
         let holder = LockHolder(id: lockID)
         do {
             let result = try await withThrowingTaskGroup(of: T?.self) { group in
@@ -39,7 +41,20 @@ extension Repository {
         }
     }
 
-    func acquireLock(exclusive: Bool) async throws -> ID {
+    func acquireLock(exclusive: Bool, retryFor: Double = 0) async throws -> ID {
+        let deadline = Double(Timestamp.now().seconds) + retryFor
+        var delay: UInt64 = 1_000_000_000
+        while true {
+            do {
+                return try await acquireLockOnce(exclusive: exclusive)
+            } catch let error as LifeboatError where error.code == .locked && Double(Timestamp.now().seconds) < deadline {
+                try await Task.sleep(nanoseconds: delay)
+                delay = min(delay * 2, 30_000_000_000)
+            }
+        }
+    }
+
+    private func acquireLockOnce(exclusive: Bool) async throws -> ID {
         try await checkConflicts(exclusive: exclusive, ignoring: nil)
         let id = try await writeLock(exclusive: exclusive)
         // Two processes may have checked at the same moment: look again after a pause.

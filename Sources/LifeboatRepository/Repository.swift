@@ -231,6 +231,9 @@ public final class Repository: Sendable {
         var lastError: (any Error)?
         for location in copies {
             do {
+                if type == .tree, let cached = backend as? any TreeCachingBackend {
+                    return try loadCachedTree(cached, id: id, location: location)
+                }
                 let sealed = try await backend.load(FileHandle(.pack, location.pack), offset: Int(location.offset),
                                                     length: Int(location.length))
                 return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher,
@@ -242,12 +245,57 @@ public final class Repository: Sendable {
         throw lastError!
     }
 
+    /// `loadBlob` for pipeline threads: reads on the calling thread, without task hops.
+    public func loadBlobBlocking(_ id: ID, type: BlobType, locations copies: [BlobLocation]) throws -> [UInt8] {
+        guard !copies.isEmpty else {
+            throw LifeboatError(.notFound, "\(type) blob \(id.short) is not in the index",
+                                hint: "the repository is missing data; run `lifeboat check`")
+        }
+        var lastError: (any Error)?
+        for location in copies {
+            do {
+                if type == .tree, let cached = backend as? any TreeCachingBackend {
+                    return try loadCachedTree(cached, id: id, location: location)
+                }
+                let sealed = try backend.loadBlocking(FileHandle(.pack, location.pack), offset: Int(location.offset),
+                                                      length: Int(location.length))
+                return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher,
+                                                             decompressor: $0.decompressor) }
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError!
+    }
+
+    /// A tree blob through a caching backend; a cached copy that fails its check is dropped
+    /// and read again from the repository.
+    private func loadCachedTree(_ cached: any TreeCachingBackend, id: ID, location: BlobLocation) throws -> [UInt8] {
+        let pack = FileHandle(.pack, location.pack)
+        let sealed = try cached.loadTreeBlob(pack, offset: Int(location.offset), length: Int(location.length))
+        do {
+            return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher, decompressor: $0.decompressor) }
+        } catch {
+            cached.forgetTreeBlob(pack, offset: Int(location.offset), length: Int(location.length))
+            let fresh = try cached.loadBlocking(pack, offset: Int(location.offset), length: Int(location.length))
+            return try decoders.use { try BlobCodec.open(fresh, id: id, location: location, cipher: $0.cipher, decompressor: $0.decompressor) }
+        }
+    }
+
+    /// `loadTree` for pipeline threads.
+    public func loadTreeBlocking(_ id: ID, locations: [BlobLocation]) throws -> Tree {
+        try decodeTree(id, try loadBlobBlocking(id, type: .tree, locations: locations))
+    }
+
     public func loadTree(_ id: ID, index: MasterIndex) async throws -> Tree {
         try await loadTree(id, locations: index.lookupAll(id, type: .tree))
     }
 
     public func loadTree(_ id: ID, locations: [BlobLocation]) async throws -> Tree {
-        let bytes = try await loadBlob(id, type: .tree, locations: locations)
+        try decodeTree(id, try await loadBlob(id, type: .tree, locations: locations))
+    }
+
+    private func decodeTree(_ id: ID, _ bytes: [UInt8]) throws -> Tree {
         do {
             return try Tree(decoding: bytes)
         } catch let error as LifeboatError {

@@ -9,6 +9,7 @@ struct BackupCommand: AsyncParsableCommand {
         discussion: "Unchanged files (same size, mtime, ctime and inode as in the parent snapshot) are not read again.")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var objectLock: ObjectLockOptions
 
     @Argument(help: "Files and directories to back up.")
     var paths: [String] = []
@@ -28,7 +29,7 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .customLong("exclude-file"), help: "Read exclude patterns from a file, one per line (# comments).")
     var excludeFiles: [String] = []
 
-    @Flag(name: [.short, .customLong("one-file-system")], help: "Do not cross file system boundaries.")
+    @Flag(name: [.customShort("x"), .customLong("one-file-system")], help: "Do not cross file system boundaries.")
     var oneFileSystem = false
 
     @Option(help: "Use this snapshot as the parent instead of the newest one with the same host and paths.")
@@ -55,6 +56,7 @@ struct BackupCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let global = objectLock.applied(to: self.global)
         let output = global.output
         try await runCommand(output) {
             var options = BackupOptions(paths: paths)

@@ -34,7 +34,8 @@ struct CheckCommand: AsyncParsableCommand {
                     ("snapshots", .int(Int64(report.snapshots))), ("trees", .int(Int64(report.trees))),
                     ("packs", .int(Int64(report.packs))), ("packs_read", .int(Int64(report.packsRead))),
                     ("problems", .array(report.problems.map { .object([("severity", .string($0.severity.rawValue)),
-                                                                         ("message", .string($0.message))]) })),
+                                                                         ("message", .string($0.message)),
+                                                                         ("snapshots", .array($0.snapshots.map { .string($0.hex) }))]) })),
                 ]))
             } else {
                 for problem in report.problems { printErr("\(problem.severity == .error ? "error" : "hint"): \(problem.message)") }

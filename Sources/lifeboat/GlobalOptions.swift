@@ -2,6 +2,7 @@ import ArgumentParser
 import LifeboatCore
 import LifeboatRepository
 import LifeboatArchive
+import LifeboatS3
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,6 +33,21 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .customLong("no-lock"), help: "Do not lock the repository (for read-only media); unsafe with concurrent writers.")
     var noLock = false
 
+    @Option(name: [.customShort("o"), .customLong("option")], help: "Backend option KEY=VALUE, repeatable (e.g. -o s3.region=eu-west-1).")
+    var extendedOptions: [String] = []
+
+    @Option(name: .customLong("cacert"), help: "Trust this CA certificate file (PEM) for TLS to the backend.")
+    var caCertFile: String?
+
+    @Flag(name: .customLong("insecure-tls"), help: "Skip TLS certificate verification (test servers only).")
+    var insecureTLS = false
+
+    @Option(name: .customLong("cache-dir"), help: "Directory for the local metadata cache (default: $XDG_CACHE_HOME/lifeboat or ~/.cache/lifeboat).")
+    var cacheDir: String?
+
+    @Flag(name: .customLong("no-cache"), help: "Do not use the local metadata cache.")
+    var noCache = false
+
     var workerCount: Int {
         if let workers, workers > 0 { return workers }
         if let env = environment("LIFEBOAT_WORKERS"), let n = Int(env), n > 0 { return n }
@@ -49,32 +65,36 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func backend() throws -> any Backend {
-        try makeBackend(location())
+        try makeBackend(location(), options: self)
     }
 
     func openRepository() async throws -> Repository {
         let backend = try backend()
         // Fail fast on a missing repository before asking for a password.
         guard try await backend.exists(.config) else {
+            try await explainMissingBucket(backend)
             throw LifeboatError(.repositoryNotFound, "there is no repository at \(backend.location)",
                                 hint: "check -r/--repo, or create one with `lifeboat init`")
         }
         let password = try PasswordSource(options: self).read(confirm: false)
-        return try await Repository.open(backend: backend, password: password)
+        let repository = try await Repository.open(backend: backend, password: password)
+        if let cached = backend as? CachingBackend { cached.activate(repositoryID: repository.config.id) }
+        return repository
     }
 
     /// Runs `body` with the repository locked (unless --no-lock).
-    func withRepository<T: Sendable>(exclusive: Bool = false,
+    func withRepository<T: Sendable>(exclusive: Bool = false, retryLock: Double = 0,
                                      _ body: @escaping @Sendable (Repository) async throws -> T) async throws -> T {
         let repository = try await openRepository()
         if noLock { return try await body(repository) }
-        return try await repository.withLock(exclusive: exclusive) { try await body(repository) }
+        return try await repository.withLock(exclusive: exclusive, retryFor: retryLock) { try await body(repository) }
     }
 }
 
-func makeBackend(_ location: String) throws -> any Backend {
+func makeBackend(_ location: String, options: GlobalOptions? = nil) throws -> any Backend {
     if location.hasPrefix("local:") { return LocalBackend(path: String(location.dropFirst(6))) }
-    for scheme in ["s3:", "sftp:", "rest:", "b2:", "azure:", "gs:", "rclone:", "swift:"] where location.hasPrefix(scheme) {
+    if location.hasPrefix("s3:") { return try makeS3Backend(location, options: options) }
+    for scheme in ["sftp:", "rest:", "b2:", "azure:", "gs:", "rclone:", "swift:"] where location.hasPrefix(scheme) {
         throw LifeboatError(.unsupported, "the \(scheme.dropLast()) backend is not available in this version",
                             hint: "use a local directory path for now")
     }

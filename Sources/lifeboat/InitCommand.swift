@@ -6,11 +6,13 @@ struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a new repository.")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var objectLock: ObjectLockOptions
 
     @Option(name: .customLong("repository-version"), help: "Repository format version: 2 (compressed, default) or 1.")
     var repositoryVersion = 2
 
     func run() async throws {
+        let global = objectLock.applied(to: self.global)
         let output = global.output
         try await runCommand(output) {
             let backend = try global.backend()

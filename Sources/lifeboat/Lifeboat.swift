@@ -18,7 +18,9 @@ struct Lifeboat: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
-            DumpCommand.self, CatCommand.self, CheckCommand.self, UnlockCommand.self, K8sCommand.self,
+            DumpCommand.self, CatCommand.self, CheckCommand.self, UnlockCommand.self, EtcdCommand.self,
+            ForgetCommand.self, PruneCommand.self, HoldCommand.self, RepairCommand.self, KeyCommand.self, StatsCommand.self,
+            K8sCommand.self,
         ])
 }
 
@@ -74,10 +76,10 @@ enum GlobalArguments {
         while i < arguments.count {
             let a = arguments[i]
             if names.contains(a) {
-                // A command group (`k8s backup`): the globals go after the nested command.
-                if let group = Lifeboat.configuration.subcommands.first(where: { $0.configuration.commandName == a }),
-                   i + 1 < arguments.count,
-                   group.configuration.subcommands.contains(where: { $0.configuration.commandName == arguments[i + 1] }) {
+                // Groups (`etcd backup`): the globals go after the nested command.
+                let nested = Lifeboat.configuration.subcommands.first { $0.configuration.commandName == a }?
+                    .configuration.subcommands.compactMap { $0.configuration.commandName } ?? []
+                if i + 1 < arguments.count, nested.contains(arguments[i + 1]) {
                     return [a, arguments[i + 1]] + globals + arguments[(i + 2)...]
                 }
                 return [a] + globals + arguments[(i + 1)...]

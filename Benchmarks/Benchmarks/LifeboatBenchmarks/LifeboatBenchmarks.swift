@@ -18,6 +18,8 @@ let mibPerSecond = BenchmarkMetric.custom("MiB/s", polarity: .prefersLarger, use
 let bytesPerBlob = BenchmarkMetric.custom("bytes/blob", polarity: .prefersSmaller, useScalingFactor: false)
 /// Index lookups (hits) per second, in thousands.
 let kiloLookupsPerSecond = BenchmarkMetric.custom("k lookups/s", polarity: .prefersLarger, useScalingFactor: false)
+/// Index lookups (hits) per second through the batched `containsAll`, in thousands.
+let kiloBatchedLookupsPerSecond = BenchmarkMetric.custom("k batched lookups/s", polarity: .prefersLarger, useScalingFactor: false)
 /// Index inserts per second, in thousands.
 let kiloInsertsPerSecond = BenchmarkMetric.custom("k inserts/s", polarity: .prefersLarger, useScalingFactor: false)
 
@@ -29,7 +31,7 @@ let kiloInsertsPerSecond = BenchmarkMetric.custom("k inserts/s", polarity: .pref
 /// `baseline check` run on the same machine at the same time (see README).
 /// Every collected metric needs an entry: metrics without one are compared strictly.
 func tolerances(_ metrics: [BenchmarkMetric], timing: Double, memory: Double) -> [BenchmarkMetric: BenchmarkThresholds] {
-    let timeLike: Set<BenchmarkMetric> = [.wallClock, .cpuTotal, .throughput, mibPerSecond, kiloLookupsPerSecond, kiloInsertsPerSecond]
+    let timeLike: Set<BenchmarkMetric> = [.wallClock, .cpuTotal, .throughput, mibPerSecond, kiloLookupsPerSecond, kiloBatchedLookupsPerSecond, kiloInsertsPerSecond]
     var out: [BenchmarkMetric: BenchmarkThresholds] = [:]
     for metric in metrics {
         var percent = timeLike.contains(metric) ? timing : metric == .mallocCountTotal ? 50 : memory
@@ -48,7 +50,7 @@ func configuration(metrics extra: [BenchmarkMetric] = [], timing: Double = 100, 
                    mallocs: Bool = true,
                    maxDuration: Duration = .seconds(3), maxIterations: Int = 1000,
                    warmupIterations: Int = 1) -> Benchmark.Configuration {
-    let ownRate = extra.contains(mibPerSecond) || extra.contains(kiloLookupsPerSecond)
+    let ownRate = extra.contains(mibPerSecond) || extra.contains(kiloLookupsPerSecond) || extra.contains(kiloBatchedLookupsPerSecond)
     let metrics: [BenchmarkMetric] = [.wallClock] + (ownRate ? [] : [.throughput]) + (mallocs ? [.mallocCountTotal] : []) + [.peakMemoryResident] + extra
     return .init(metrics: metrics, timeUnits: .automatic, warmupIterations: warmupIterations, scalingFactor: .one,
                  maxDuration: maxDuration, maxIterations: maxIterations,
@@ -208,16 +210,17 @@ let benchmarks: @Sendable () -> Void = {
 
     for (blobs, name, iterations) in [(1_000_000, "MasterIndex_1M", 10), (10_000_000, "MasterIndex_10M", 3)] {
         let firstRun = Ref(true)
-        Benchmark(name, configuration: configuration(metrics: [bytesPerBlob, kiloInsertsPerSecond, kiloLookupsPerSecond, .peakMemoryResidentDelta],
+        Benchmark(name, configuration: configuration(metrics: [bytesPerBlob, kiloInsertsPerSecond, kiloLookupsPerSecond, kiloBatchedLookupsPerSecond, .peakMemoryResidentDelta],
                                                      memory: 15, mallocs: false, maxDuration: .seconds(blobs >= 10_000_000 ? 60 : 10),
                                                      maxIterations: iterations, warmupIterations: 0)) { benchmark in
-            let (perBlob, insertsPerSecond, lookupsPerSecond, found) = indexRun(blobs: blobs)
+            let (perBlob, insertsPerSecond, lookupsPerSecond, batchedPerSecond, found) = indexRun(blobs: blobs)
             // Memory growth is only meaningful in the first iteration: later ones partly reuse
             // pages the previous index freed (glibc keeps arrays under 32 MiB in its heap).
             if firstRun.value { benchmark.measurement(bytesPerBlob, perBlob) }
             firstRun.value = false
             benchmark.measurement(kiloInsertsPerSecond, insertsPerSecond / 1000)
             benchmark.measurement(kiloLookupsPerSecond, lookupsPerSecond / 1000)
+            benchmark.measurement(kiloBatchedLookupsPerSecond, batchedPerSecond / 1000)
             if found != blobs { benchmark.error("index lost blobs: found \(found) of \(blobs)") }
         }
     }
@@ -290,8 +293,9 @@ struct BlobPool {
 
 /// Builds an index of `blobs` synthetic entries (16 blobs per pack, as 16 MiB packs of ~1 MiB
 /// chunks give), then looks every blob up in a scattered order.
-/// - Returns: resident bytes per blob, inserts/s, lookups/s, blobs found.
-func indexRun(blobs: Int) -> (Int, Int, Int, Int) {
+/// - Returns: resident bytes per blob, inserts/s, lookups/s (one at a time, then batched as a
+///   file's chunk list is checked: 64 IDs per `containsAll`), blobs found.
+func indexRun(blobs: Int) -> (Int, Int, Int, Int, Int) {
     let blobsPerPack = 16
     trimMalloc()
     let before = residentBytes()
@@ -308,14 +312,23 @@ func indexRun(blobs: Int) -> (Int, Int, Int, Int) {
     let grown = residentBytes() - before
     // A multiplier coprime to 10^k visits every blob once, in an order unrelated to insertion.
     let step = 6_700_417
+    let scattered = (0..<blobs).map { TestData.id(($0 &* step) % blobs) }
     var found = 0
     let lookupStart = ContinuousClock.now
-    for i in 0..<blobs {
-        if index.contains(TestData.id((i &* step) % blobs), type: .data) { found += 1 }
-    }
+    for id in scattered where index.contains(id, type: .data) { found += 1 }
     let lookupSeconds = (ContinuousClock.now - lookupStart) / .seconds(1)
+    var batchedFound = 0
+    let batchStart = ContinuousClock.now
+    var start = 0
+    while start < blobs {
+        let end = min(blobs, start + 64)
+        if index.containsAll(Array(scattered[start..<end]), type: .data) { batchedFound += end - start }
+        start = end
+    }
+    let batchSeconds = (ContinuousClock.now - batchStart) / .seconds(1)
     blackHole(index)
-    return (grown / blobs, Int(Double(blobs) / insertSeconds), Int(Double(blobs) / lookupSeconds), found)
+    return (grown / blobs, Int(Double(blobs) / insertSeconds), Int(Double(blobs) / lookupSeconds),
+            Int(Double(blobs) / batchSeconds), min(found, batchedFound))
 }
 
 /// A directory listing of `nodes` files with realistic metadata and content IDs.

@@ -24,6 +24,7 @@ final class BackupWalk: @unchecked Sendable {
     private var sequence = 0
     private var hardLinks: [HardLinkKey: FileContent] = [:]
     private var rootDevice: UInt64?
+    private var prefetch: MetadataPrefetcher?
     private var summary: BackupSummary
     private let summaryLock = Locked(DirectoryCounts())
 
@@ -205,35 +206,57 @@ final class BackupWalk: @unchecked Sendable {
         }
     }
 
+    /// Walks a directory's entries. The outermost call starts a `MetadataPrefetcher` for the
+    /// whole subtree; nested calls take their listing from it, in the same order.
     private func walkDirectory(_ path: RawPath, components: [[UInt8]], into build: DirectoryBuild, parent: Tree?) throws {
-        let names: [[UInt8]]
-        do { names = try Directory.entries(of: path) } catch {
-            recordError("cannot list \(path.display): \((error as? LifeboatError)?.message ?? "\(error)")")
+        if let prefetch {
+            guard let listing = prefetch.next(), listing.path == path else {
+                if failure.isSet { return }
+                throw LifeboatError(.internalError, "metadata prefetch is out of step with the walk at \(path.display)")
+            }
+            try walkListing(listing, into: build)
             return
         }
-        for name in names {
+        let prefetcher = MetadataPrefetcher(
+            root: path, components: components, parentTree: parent, excludes: options.excludes,
+            oneFileSystemDevice: options.oneFileSystem ? rootDevice : nil,
+            loadTree: { [self] in loadTree($0) })
+        prefetch = prefetcher
+        defer {
+            prefetch = nil
+            prefetcher.stop()
+        }
+        try walkDirectory(path, components: components, into: build, parent: parent)
+    }
+
+    private func walkListing(_ listing: MetadataPrefetcher.Listing, into build: DirectoryBuild) throws {
+        if let error = listing.error {
+            recordError(error)
+            return
+        }
+        for entry in listing.entries {
             if failure.isSet { return }
-            let childComponents = components + [name]
-            if options.excludes.contains(where: { $0.matches(childComponents) }) { continue }
-            let childPath = path.appending(component: name)
             let status: FileStatus
-            do { status = try FileStatus.lstat(childPath) } catch {
-                recordError("cannot stat \(childPath.display): \((error as? LifeboatError)?.message ?? "\(error)")")
+            switch entry.status {
+            case .success(let value): status = value
+            case .failure(let error):
+                recordError("cannot stat \(entry.path.display): \(error.message)")
                 continue
             }
-            try addEntry(name: name, path: childPath, components: childComponents, status: status, into: build,
-                         previous: parent?.node(named: name))
+            try addEntry(name: entry.name, path: entry.path, components: entry.components, status: status, into: build,
+                         previous: listing.parentTree?.node(named: entry.name), prefetched: entry.node)
         }
     }
 
     private func addEntry(name: [UInt8], path: RawPath, components: [[UInt8]], status: FileStatus,
-                          into build: DirectoryBuild, previous: Node?) throws {
+                          into build: DirectoryBuild, previous: Node?,
+                          prefetched: Result<Node, LifeboatError>? = nil) throws {
         if status.mode & 0o170000 == 0o140000 {
             summary.warnings.append("skipped socket \(path.display)")
             return
         }
         var node: Node
-        do { node = try nodeReader.node(name: name, path: path, status: status) } catch {
+        do { node = try prefetched?.get() ?? nodeReader.node(name: name, path: path, status: status) } catch {
             recordError("cannot read metadata of \(path.display): \((error as? LifeboatError)?.message ?? "\(error)")")
             return
         }
@@ -250,7 +273,8 @@ final class BackupWalk: @unchecked Sendable {
                 directories.push(directory)  // the mount point itself, empty
                 return
             }
-            let parentTree = directory.parentTreeID.flatMap { loadTree($0) }
+            // Under a prefetcher the listing brings the parent tree along.
+            let parentTree = prefetch == nil ? directory.parentTreeID.flatMap { loadTree($0) } : nil
             try walkDirectory(path, components: components, into: directory, parent: parentTree)
             directories.push(directory)
         default:
@@ -265,7 +289,7 @@ final class BackupWalk: @unchecked Sendable {
         // A node's size is nil when it is 0 (the JSON omits it), so compare with `?? 0`.
         if !options.force, let previous, previous.type == .file, (previous.size ?? 0) == status.size,
            previous.mtime == status.mtime, previous.ctime == status.ctime, previous.inode == status.inode,
-           let content = previous.content, content.allSatisfy({ saver.isKnown($0, type: .data) }) {
+           let content = previous.content, saver.areKnown(content, type: .data) {
             node.content = content
             build.nodes.append(node)
             summary.filesUnmodified += 1
@@ -390,7 +414,7 @@ final class BackupWalk: @unchecked Sendable {
         let locations = saver.locations(of: id, type: .tree)
         guard !locations.isEmpty else { return nil }
         // A parent we cannot read only costs speed: every file is read again.
-        return try? awaitFromThread { [repository] in try await repository.loadTree(id, locations: locations) }
+        return try? repository.loadTreeBlocking(id, locations: locations)
     }
 
     private func recordError(_ message: String) {

@@ -8,6 +8,8 @@ public enum FileType: String, Sendable, CaseIterable {
     case snapshot = "snapshots"
     case index
     case pack = "data"
+    /// Lifeboat's retention holds (docs/format.md); restic never lists this directory.
+    case hold = "lifeboat-holds"
 }
 
 /// A file in the repository: its type and its name (a 64-hex ID, or "config").
@@ -63,13 +65,38 @@ public protocol Backend: Sendable {
     /// Reads `length` bytes at `offset`, or everything from `offset` when `length` is nil.
     /// - Throws: `.notFound` if the file does not exist.
     func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8]
+    /// `load` for pipeline threads, which may block: backends that can read without a
+    /// task hop (local files) save a thread switch per call.
+    func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8]
+    /// Reads a whole file into `buffer` (grown as needed, so one buffer serves many files
+    /// without fresh pages each time); returns the file's length. Blocks.
+    func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int
     /// - Throws: `.notFound` if the file does not exist.
     func size(_ handle: FileHandle) async throws -> Int
     func list(_ type: FileType) async throws -> [(name: String, size: Int)]
     func remove(_ handle: FileHandle) async throws
 }
 
+/// A backend that keeps local copies of tree blobs (a cache in front of remote storage):
+/// the repository reads trees through it, so listing and incremental backups do not
+/// download the same trees again. Bytes are the sealed blob as stored in the pack.
+public protocol TreeCachingBackend: Backend {
+    func loadTreeBlob(_ pack: FileHandle, offset: Int, length: Int) throws -> [UInt8]
+    /// Drops a cached copy that failed its MAC or hash check.
+    func forgetTreeBlob(_ pack: FileHandle, offset: Int, length: Int)
+}
+
 extension Backend {
+    public func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int {
+        let bytes = try loadBlocking(handle, offset: 0, length: nil)
+        if buffer.count < bytes.count { buffer = bytes } else { buffer.replaceSubrange(0..<bytes.count, with: bytes) }
+        return bytes.count
+    }
+
+    public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
+        try awaitFromThread { try await load(handle, offset: offset, length: length) }
+    }
+
     public func load(_ handle: FileHandle) async throws -> [UInt8] {
         try await load(handle, offset: 0, length: nil)
     }

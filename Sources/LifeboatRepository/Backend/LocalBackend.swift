@@ -91,23 +91,55 @@ public struct LocalBackend: Backend {
     }
 
     public func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
+        try await blockingIO { [self] in try loadBlocking(handle, offset: offset, length: length) }
+    }
+
+    public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
         let path = fullPath(handle)
-        return try await blockingIO {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                let code = errno
-                // ENOTDIR: a path component is a file, so nothing of the repository is there.
-                if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
-                throw LifeboatError.posix("cannot open", path, errno: code)
-            }
-            defer { close(fd) }
-            if let length {
-                return try readRange(fd, offset: offset, length: length, path: path)
-            }
-            var st = stat()
-            guard fstat(fd, &st) == 0 else { throw LifeboatError.posix("cannot stat", path, errno: errno) }
-            return try readRange(fd, offset: offset, length: max(0, Int(st.st_size) - offset), path: path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            // ENOTDIR: a path component is a file, so nothing of the repository is there.
+            if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
+            throw LifeboatError.posix("cannot open", path, errno: code)
         }
+        defer { close(fd) }
+        if let length {
+            return try readRange(fd, offset: offset, length: length, path: path)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw LifeboatError.posix("cannot stat", path, errno: errno) }
+        return try readRange(fd, offset: offset, length: max(0, Int(st.st_size) - offset), path: path)
+    }
+
+    public func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int {
+        let path = fullPath(handle)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
+            throw LifeboatError.posix("cannot open", path, errno: code)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw LifeboatError.posix("cannot stat", path, errno: errno) }
+        let length = Int(st.st_size)
+        // Whole-file reads: let the kernel read ahead all of it at once (cold caches).
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED)
+        if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+        var done = 0
+        try buffer.withUnsafeMutableBytes { raw in
+            while done < length {
+                let n = pread(fd, raw.baseAddress! + done, length - done, off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw LifeboatError.posix("cannot read", path, errno: errno)
+                }
+                if n == 0 { throw LifeboatError(.corrupt, "\(path) is shorter than expected (wanted \(length) bytes)") }
+                done += n
+            }
+        }
+        return length
     }
 
     public func size(_ handle: FileHandle) async throws -> Int {

@@ -52,6 +52,15 @@ public final class BlobSaver: Sendable {
         state.withLock { $0.index.contains(id, type: type) || $0.pending.contains(BlobKey(id: id, type: type)) }
     }
 
+    /// Whether all of `ids` are stored or on their way: one lock and batched index lookups
+    /// for a file's whole chunk list.
+    public func areKnown(_ ids: [ID], type: BlobType) -> Bool {
+        state.withLock { s in
+            s.index.containsAll(ids, type: type)
+                || ids.allSatisfy { s.index.contains($0, type: type) || s.pending.contains(BlobKey(id: $0, type: type)) }
+        }
+    }
+
     /// Every stored copy of a blob.
     public func locations(of id: ID, type: BlobType) -> [BlobLocation] {
         state.withLock { $0.index.lookupAll(id, type: type) }

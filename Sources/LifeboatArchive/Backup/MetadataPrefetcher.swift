@@ -1,0 +1,115 @@
+import LifeboatCore
+import LifeboatRepository
+
+/// Lists directories, stats their entries, reads their metadata (xattrs, link targets,
+/// owner names) and decodes the parent snapshot's matching trees on a thread of its own,
+/// ahead of the walker and in exactly the order the walker visits directories.
+///
+/// That moves the per-file syscalls and the tree decoding off the walker, which is left
+/// with comparing, reading changed files and building nodes: no-change and small-file
+/// backups then use both cores.
+///
+/// Order: pre-order depth first, entries by raw name. A directory's children are listed
+/// after it, in entry order, and only the directories the walker will descend into: not
+/// excluded, stat'ed and read without error, and on the root's device with
+/// `--one-file-system`.
+final class MetadataPrefetcher: @unchecked Sendable {
+    struct Entry {
+        var name: [UInt8]
+        var path: RawPath
+        var components: [[UInt8]]
+        /// The stat result, or the message of why it failed.
+        var status: Result<FileStatus, LifeboatError>
+        /// The node (nil if stat failed), or the message of why its metadata could not be read.
+        var node: Result<Node, LifeboatError>?
+    }
+
+    struct Listing {
+        var path: RawPath
+        /// The parent snapshot's tree of this directory, if it had one.
+        var parentTree: Tree?
+        var entries: [Entry] = []
+        /// Set if the directory could not be listed.
+        var error: String?
+    }
+
+    // A few thousand entries ahead are enough to keep the walker busy; more only costs memory.
+    private let queue = BoundedQueue<Listing>(maxItems: 256, maxBytes: 2 << 20) { $0.entries.count * 300 }
+    private var thread: PipelineThread?
+    private let nodeReader = NodeReader()
+    private let excludes: [GlobPattern]
+    private let rootDevice: UInt64?
+    private let loadTree: (ID) -> Tree?
+
+    /// Starts listing at `root`, whose parent-snapshot tree is `parentTree`.
+    init(root: RawPath, components: [[UInt8]], parentTree: Tree?, excludes: [GlobPattern],
+         oneFileSystemDevice: UInt64?, loadTree: @escaping (ID) -> Tree?) {
+        self.excludes = excludes
+        self.rootDevice = oneFileSystemDevice
+        self.loadTree = loadTree
+        thread = PipelineThread { [self] in
+            _ = visit(root, components: components, parentTree: parentTree)
+            queue.close()
+        }
+    }
+
+    /// The next directory in walk order; blocks until it is ready.
+    func next() -> Listing? { queue.pop() }
+
+    /// Stops early (the walker failed) and waits for the thread.
+    func stop() {
+        queue.close()
+        thread?.join()
+        thread = nil
+    }
+
+    /// - Returns: false once the walker stopped listening.
+    private func visit(_ path: RawPath, components: [[UInt8]], parentTree: Tree?) -> Bool {
+        var listing = Listing(path: path, parentTree: parentTree)
+        let names: [[UInt8]]
+        do { names = try Directory.entries(of: path) } catch {
+            listing.error = "cannot list \(path.display): \((error as? LifeboatError)?.message ?? "\(error)")"
+            return queue.push(listing)
+        }
+        var descend: [(index: Int, subtree: ID?)] = []
+        listing.entries.reserveCapacity(names.count)
+        for name in names {
+            let childComponents = components + [name]
+            if excludes.contains(where: { $0.matches(childComponents) }) { continue }
+            let childPath = path.appending(component: name)
+            var entry = Entry(name: name, path: childPath, components: childComponents, status: .failure(Self.noStatus))
+            do {
+                let status = try FileStatus.lstat(childPath)
+                entry.status = .success(status)
+                if status.mode & 0o170000 != 0o140000 {  // sockets are skipped by the walker
+                    do {
+                        let node = try nodeReader.node(name: name, path: childPath, status: status)
+                        entry.node = .success(node)
+                        if node.type == .dir && (rootDevice == nil || status.device == rootDevice) {
+                            let previous = parentTree?.node(named: name)
+                            descend.append((listing.entries.count, previous?.type == .dir ? previous?.subtree : nil))
+                        }
+                    } catch {
+                        entry.node = .failure(Self.lifeboatError(error))
+                    }
+                }
+            } catch {
+                entry.status = .failure(Self.lifeboatError(error))
+            }
+            listing.entries.append(entry)
+        }
+        let entries = listing.entries
+        guard queue.push(listing) else { return false }
+        for (index, subtree) in descend {
+            let entry = entries[index]
+            guard visit(entry.path, components: entry.components, parentTree: subtree.flatMap(loadTree)) else { return false }
+        }
+        return true
+    }
+
+    private static let noStatus = LifeboatError(.internalError, "not stat'ed")
+
+    private static func lifeboatError(_ error: any Error) -> LifeboatError {
+        error as? LifeboatError ?? LifeboatError(.io, "\(error)")
+    }
+}

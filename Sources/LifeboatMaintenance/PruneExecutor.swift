@@ -1,0 +1,177 @@
+public import LifeboatCore
+public import LifeboatRepository
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `execute` did.
+public struct PruneResult: Sendable {
+    public var packsWritten = 0
+    public var blobsRepacked = 0
+    public var indexFilesWritten = 0
+    public var indexFilesRemoved = 0
+    public var packsRemoved = 0
+    public var bytesRemoved: UInt64 = 0
+    /// Deletions the storage refused because the object is under retention (S3 Object Lock):
+    /// skipped and reported; the next prune tries again.
+    public var retained: [String] = []
+}
+
+/// Carries out a `PrunePlan` in the one order that never loses referenced data:
+/// new packs, then the new index (superseding every old index file), then the old index
+/// files, then the packs. A crash at any point leaves at worst unreferenced files.
+public struct PruneExecutor: Sendable {
+    public let repository: Repository
+
+    public init(repository: Repository) { self.repository = repository }
+
+    /// Test hook: `LIFEBOAT_TEST_PRUNE_DELAY_MS` pauses between steps so crash tests can
+    /// kill the process inside every phase.
+    private static let stepDelay: UInt64 = {
+        guard let v = getenv("LIFEBOAT_TEST_PRUNE_DELAY_MS"), let ms = UInt64(String(cString: v)) else { return 0 }
+        return ms * 1_000_000
+    }()
+
+    private func pause() async throws {
+        if Self.stepDelay > 0 { try await Task.sleep(nanoseconds: Self.stepDelay) }
+    }
+
+    public func execute(_ plan: PrunePlan, progress: (@Sendable (String) -> Void)? = nil) async throws -> PruneResult {
+        var result = PruneResult()
+        let backend = repository.backend
+        var newPacks: [IndexFile.Pack] = []
+        if !plan.repack.isEmpty {
+            progress?("repacking \(plan.repack.count) packs")
+            (newPacks, result.blobsRepacked) = try await repack(plan)
+            result.packsWritten = newPacks.count
+        }
+        try await pause()
+
+        // The new index: kept packs whole, plus the new ones.
+        progress?("writing the new index")
+        var packs = plan.keep.map(\.pack)
+        packs += newPacks
+        var batches: [[IndexFile.Pack]] = [[]]
+        var blobs = 0
+        for p in packs {
+            if blobs >= 50_000 { batches.append([]); blobs = 0 }
+            batches[batches.count - 1].append(p)
+            blobs += p.blobs.count
+        }
+        for (i, batch) in batches.enumerated() where !batch.isEmpty || (i == 0 && !plan.indexFiles.isEmpty) {
+            // The first file names what it supersedes (restic's rule: the old ones may go).
+            let file = IndexFile(supersedes: i == 0 ? plan.indexFiles : [], packs: batch)
+            _ = try await repository.saveUnpacked(.index, json: file.encoded())
+            result.indexFilesWritten += 1
+            try await pause()
+        }
+
+        progress?("removing old index files")
+        for id in plan.indexFiles {
+            if try await remove(FileHandle(.index, id), into: &result) { result.indexFilesRemoved += 1 }
+            try await pause()
+        }
+
+        progress?("removing packs")
+        var doomed = plan.remove.map { ($0.pack.id, $0.size) } + plan.repack.map { ($0.pack.id, $0.size) }
+        doomed += plan.unindexed.map { ($0.id, $0.size) }
+        for (id, size) in doomed {
+            if try await remove(FileHandle(.pack, id), into: &result) {
+                result.packsRemoved += 1
+                result.bytesRemoved += UInt64(size)
+            }
+            try await pause()
+        }
+        return result
+    }
+
+    /// Removes one file; a file that is already gone is fine, one under retention is noted.
+    private func remove(_ handle: FileHandle, into result: inout PruneResult) async throws -> Bool {
+        do {
+            try await repository.backend.remove(handle)
+            return true
+        } catch let error as LifeboatError where error.code == .notFound {
+            return false
+        } catch let error as LifeboatError where error.code == .retained {
+            result.retained.append("\(handle.path): \(error.message)")
+            return false
+        }
+    }
+
+    /// Copies the used blobs of the packs to repack into new packs (verified on the way).
+    private func repack(_ plan: PrunePlan) async throws -> ([IndexFile.Pack], Int) {
+        let repository = self.repository
+        let saver = BlobSaver(repository: repository, index: MasterIndex())
+        let wanted = plan.repackBlobs
+        let sources = plan.repack.map(\.pack)
+        let copied = Locked(0)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await saver.runUploads() }
+                group.addTask {
+                    defer { saver.finishInput() }
+                    // Read packs a few at a time; one writer thread packs their blobs.
+                    let writer = WriterBox(BlobWriter(saver: saver))
+                    let limit = max(2, repository.backend.connections)
+                    var start = 0
+                    while start < sources.count {
+                        let chunk = Array(sources[start..<min(start + limit, sources.count)])
+                        start += limit
+                        let loaded = try await concurrentMap(chunk, limit: limit) { pack in
+                            (pack, try await repository.backend.load(FileHandle(.pack, pack.id)))
+                        }
+                        try await blockingIO {
+                            let cipher = Cipher(key: repository.masterKey)
+                            let decompressor = ZstdDecompressor()
+                            var buffers = BlobCodec.Buffers()
+                            for (pack, bytes) in loaded {
+                                for blob in pack.blobs where wanted.contains(BlobKey(blob.id, blob.type)) {
+                                    guard !saver.isKnown(blob.id, type: blob.type) else { continue }
+                                    let end = Int(blob.offset) + Int(blob.length)
+                                    guard end <= bytes.count else {
+                                        throw LifeboatError(.corrupt, "pack \(pack.id.short) is shorter than its index says",
+                                                            hint: "run `lifeboat check --read-data` and `lifeboat repair index`")
+                                    }
+                                    let location = BlobLocation(pack: pack.id, type: blob.type, offset: blob.offset,
+                                                                length: blob.length, uncompressedLength: blob.uncompressedLength)
+                                    try bytes.withUnsafeBytes { raw in
+                                        try BlobCodec.open(UnsafeRawBufferPointer(rebasing: raw[Int(blob.offset)..<end]), id: blob.id,
+                                                           location: location, cipher: cipher, decompressor: decompressor,
+                                                           buffers: &buffers) { plain in
+                                            try writer.value.save(blob.type, id: blob.id, plaintext: plain)
+                                        }
+                                    }
+                                    copied.withLock { $0 += 1 }
+                                }
+                            }
+                        }
+                    }
+                    try await blockingIO { try writer.value.flush() }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            saver.abandon()
+            throw error
+        }
+        // Every wanted blob must now be in a new pack before anything is deleted.
+        let index = saver.index
+        for key in wanted where !index.contains(key.id, type: key.type) {
+            throw LifeboatError(.internalError, "\(key.type) blob \(key.id.short) was not repacked; nothing was deleted")
+        }
+        var byPack: [ID: [IndexFile.Blob]] = [:]
+        index.forEach { id, l in
+            byPack[l.pack, default: []].append(IndexFile.Blob(id: id, type: l.type, offset: l.offset, length: l.length,
+                                                             uncompressedLength: l.uncompressedLength))
+        }
+        let packs = byPack.map { IndexFile.Pack(id: $0.key, blobs: $0.value.sorted { $0.offset < $1.offset }) }
+        return (packs.sorted { $0.id < $1.id }, copied.withLock { $0 })
+    }
+}
+
+/// The writer is used by one thread at a time (the repack loop hands it from one blocking
+/// call to the next, never concurrently).
+private final class WriterBox: @unchecked Sendable {
+    let value: BlobWriter
+    init(_ value: BlobWriter) { self.value = value }
+}

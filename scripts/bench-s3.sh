@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# S3 vs local throughput, requests per pack and s3.connections scaling, against moto_server
+# on loopback. Usage: BENCH=/tmp/s3bench scripts/bench-s3.sh [SIZE_MB]
+# Needs a release build (swift build -c release) and moto_server. Prints a table; leaves nothing running.
+set -euo pipefail
+BENCH=${BENCH:?set BENCH to a scratch directory}
+SIZE_MB=${1:-300}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+LB=${LIFEBOAT_BIN:-$ROOT/.build/release/lifeboat}
+mkdir -p "$BENCH"
+DATA=$BENCH/data
+export LIFEBOAT_PASSWORD=bench AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1
+
+if [ ! -f "$DATA/.done-$SIZE_MB" ]; then
+  rm -rf "$DATA"; mkdir -p "$DATA/random" "$DATA/text"
+  n=$((SIZE_MB / 10))   # half random (incompressible), 40% text (compressible), 10% zeros
+  for i in $(seq 1 "$n"); do openssl rand -out "$DATA/random/r$i" $((5 << 20)); done
+  for i in $(seq 1 $((SIZE_MB * 4 / 50))); do openssl rand -base64 $((3900 << 10)) > "$DATA/text/t$i"; done
+  head -c $((SIZE_MB / 10 << 20)) /dev/zero > "$DATA/zeros"
+  touch "$DATA/.done-$SIZE_MB"
+fi
+BYTES=$(du -sb "$DATA" | cut -f1)
+
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$PORT" > "$BENCH/moto.log" 2>&1 &
+MOTO=$!
+trap 'kill $MOTO 2>/dev/null; wait $MOTO 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.2; done
+curl -sf -X PUT "http://127.0.0.1:$PORT/bench" > /dev/null
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+now() { date +%s.%N; }
+mbps() { python3 -c "print(f'{$BYTES/1048576/($2-$1):.1f}')"; }
+
+echo "data: $((BYTES >> 20)) MiB; load before: $(cut -d' ' -f1-3 /proc/loadavg); workers: ${LIFEBOAT_WORKERS:-cores}"
+rm -rf "$BENCH/local" "$BENCH/out-local" "$BENCH/out-s3"
+"$LB" init -q -r "$BENCH/local"
+t0=$(now); "$LB" backup -q -r "$BENCH/local" "$DATA"; t1=$(now)
+"$LB" restore -q latest -r "$BENCH/local" --target "$BENCH/out-local"; t2=$(now)
+echo "local   backup $(mbps $t0 $t1) MiB/s   restore $(mbps $t1 $t2) MiB/s"
+
+run_s3() {  # $1 = prefix, $2 = connections
+  local repo="s3:http://127.0.0.1:$PORT/bench/$1"
+  "$LB" init -q -r "$repo" --no-cache
+  local lines0; lines0=$(wc -l < "$BENCH/moto.log")
+  local c0; c0=$(cpu_ticks $MOTO)
+  local t0 t1 t2; t0=$(now)
+  "$LB" backup -q -r "$repo" -o "s3.connections=$2" --no-cache "$DATA"; t1=$(now)
+  local c1; c1=$(cpu_ticks $MOTO)
+  local lines1; lines1=$(wc -l < "$BENCH/moto.log")
+  local packs; packs=$(curl -s "http://127.0.0.1:$PORT/bench?list-type=2&max-keys=100000&prefix=$1/data/" | grep -o '<Key>' | wc -l)
+  rm -rf "$BENCH/out-s3"
+  "$LB" restore -q latest -r "$repo" -o "s3.connections=$2" --no-cache --target "$BENCH/out-s3"; t2=$(now)
+  local c2; c2=$(cpu_ticks $MOTO)
+  local reqs=$((lines1 - lines0))
+  python3 - "$t0" "$t1" "$t2" "$c0" "$c1" "$c2" "$HZ" "$BYTES" "$reqs" "$packs" "$2" <<'PY'
+import sys
+t0,t1,t2,c0,c1,c2,hz,b,reqs,packs,conn=map(float,sys.argv[1:])
+gib=b/2**30
+print(f"s3 c={int(conn):<2}  backup {b/2**20/(t1-t0):6.1f} MiB/s (moto CPU {100*(c1-c0)/hz/(t1-t0):3.0f}%)  "
+      f"restore {b/2**20/(t2-t1):6.1f} MiB/s (moto CPU {100*(c2-c1)/hz/(t2-t1):3.0f}%)  "
+      f"backup requests {int(reqs)} for {int(packs)} packs = {reqs/packs:.2f}/pack, {reqs/gib:.0f}/GiB")
+PY
+  diff -rq "$DATA" "$BENCH/out-s3$DATA" > /dev/null || echo "  RESTORE MISMATCH"
+}
+for c in ${CONNECTIONS:-5 1 2 10}; do run_s3 "c$c" "$c"; done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+rm -rf "$BENCH/out-local" "$BENCH/out-s3"
