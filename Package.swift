@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "LifeboatMaintenanceTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatMaintenance"], swiftSettings: strict),
         .testTarget(name: "LifeboatEtcdTests", dependencies: ["LifeboatCore", "LifeboatEtcd"], swiftSettings: strict),
         .testTarget(name: "LifeboatKubernetesTests",
-                    dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatKubernetes"],
+                    dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatKubernetes"],
                     exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"],
                     exclude: ["Support/s3_fault_proxy.py"], swiftSettings: strict),

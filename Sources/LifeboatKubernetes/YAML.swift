@@ -26,14 +26,19 @@ public enum YAML {
     private static func convert(_ node: Node, source: String) throws -> JSONValue {
         switch node {
         case .scalar(let s):
-            switch Tag.Name(rawValue: s.tag.rawValue) {
+            // Quoted scalars are strings; plain ones are resolved as YAML 1.1 (bools, ints, floats, null).
+            let raw = s.tag.rawValue
+            let name: Tag.Name = s.style != .plain ? .str
+                : (raw.isEmpty || raw == "?" || raw == "!") ? Resolver.default.resolveTag(of: node) : Tag.Name(rawValue: raw)
+            switch name {
             case .null: return .null
-            case .bool: return .bool(node.bool ?? false)
+            case .bool: return .bool(["true", "yes", "on", "y"].contains(s.string.lowercased()))
             case .int:
+                if let i = Int64(s.string.replacing("_", with: "")) { return i < 0 ? .number(.signed(i)) : .number(.unsigned(UInt64(i))) }
                 if let i = node.int { return i < 0 ? .number(.signed(Int64(i))) : .number(.unsigned(UInt64(i))) }
                 return .string(s.string)
             case .float:
-                if let d = node.float { return .number(.double(d)) }
+                if let d = Double(s.string) ?? node.float { return .number(.double(d)) }
                 return .string(s.string)
             default: return .string(s.string)
             }

@@ -107,6 +107,12 @@ import Testing
         let reread = try ws.storedReferences("latest")
         #expect(reread.contains("namespaces/icx2/deployments.apps/icx-db"))
         #expect(!reread.contains { $0.contains("/jobs.batch/hello-") }, "owned jobs are not written")
+        // Types survive the YAML/JSON round trip (numbers stay numbers, status is gone).
+        let dump = try ws.lifeboat(["dump", "latest", "/kubernetes/fromdir-\(format)/resources/deployments.apps/namespaces/icx2/icx-db.json"])
+        let doc = try JSONSerialization.jsonObject(with: Data(dump.out.utf8)) as? [String: Any]
+        let spec = doc?["spec"] as? [String: Any]
+        #expect(spec?["replicas"] is NSNumber && !(spec?["replicas"] is String), "\(dump)")
+        #expect(doc?["status"] == nil && (doc?["metadata"] as? [String: Any])?["uid"] == nil)
     }
 
     @Test func badInput() throws {
