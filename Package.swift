@@ -16,10 +16,12 @@ let package = Package(
         .library(name: "LifeboatHTTP", targets: ["LifeboatHTTP"]),
         .library(name: "LifeboatS3", targets: ["LifeboatS3"]),
         .library(name: "LifeboatEtcd", targets: ["LifeboatEtcd"]),
+        .library(name: "LifeboatKubernetes", targets: ["LifeboatKubernetes"]),
         .executable(name: "lifeboat", targets: ["lifeboat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C libraries, bound through pkg-config; shim.h holds static inline wrappers
@@ -42,10 +44,16 @@ let package = Package(
         .target(name: "LifeboatS3", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "COpenSSL"], swiftSettings: strict),
         // etcd snapshots over the v3 JSON gateway, streamed into the repository.
         .target(name: "LifeboatEtcd", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatArchive"], swiftSettings: strict),
+        // Kubernetes: kubeconfig, discovery, filtered collection, restore planning and apply.
+        .target(name: "LifeboatKubernetes",
+                dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatArchive",
+                               .product(name: "Yams", package: "Yams")],
+                swiftSettings: strict),
         .executableTarget(
             name: "lifeboat",
             dependencies: [
                 "LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatS3", "LifeboatEtcd", "LifeboatMaintenance",
+                "LifeboatKubernetes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -56,6 +64,9 @@ let package = Package(
         .testTarget(name: "LifeboatHTTPTests", dependencies: ["LifeboatCore", "LifeboatHTTP"], swiftSettings: strict),
         .testTarget(name: "LifeboatMaintenanceTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatMaintenance"], swiftSettings: strict),
         .testTarget(name: "LifeboatEtcdTests", dependencies: ["LifeboatCore", "LifeboatEtcd"], swiftSettings: strict),
+        .testTarget(name: "LifeboatKubernetesTests",
+                    dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatKubernetes"],
+                    exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"],
                     exclude: ["Support/s3_fault_proxy.py"], swiftSettings: strict),
         .testTarget(name: "LifeboatS3Tests", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatS3"], swiftSettings: strict),

@@ -17,7 +17,7 @@ usage() { echo "usage: $0 build|demo|test|bench" >&2; exit 2; }
 
 build_pkgs=(libzstd-dev libssl-dev libcurl4-openssl-dev pkg-config)
 demo_pkgs=("${build_pkgs[@]}" python3)
-test_pkgs=("${build_pkgs[@]}" restic attr tar zstd python3 python3-pip etcd-server etcd-client openssl)
+test_pkgs=("${build_pkgs[@]}" restic attr tar zstd python3 python3-pip python3-yaml etcd-server etcd-client openssl)
 bench_pkgs=("${test_pkgs[@]}" borgbackup time hyperfine)
 
 case $1 in

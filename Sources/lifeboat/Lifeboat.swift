@@ -20,6 +20,7 @@ struct Lifeboat: AsyncParsableCommand {
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
             DumpCommand.self, CatCommand.self, CheckCommand.self, UnlockCommand.self, EtcdCommand.self,
             ForgetCommand.self, PruneCommand.self, HoldCommand.self, RepairCommand.self, KeyCommand.self, StatsCommand.self,
+            K8sCommand.self,
         ])
 }
 
