@@ -16,7 +16,7 @@ struct EtcdRestoreCommand: AsyncParsableCommand {
     @Argument(help: "The snapshot: an ID, a prefix or latest.")
     var snapshot: String
 
-    @Option(name: [.short, .customLong("output")], help: "File to write (the snapshot as `etcdctl snapshot save` writes it).")
+    @Option(name: .customLong("output"), help: "File to write (the snapshot as `etcdctl snapshot save` writes it).")
     var output: String
 
     @Flag(help: "Replace --output if it exists.")
