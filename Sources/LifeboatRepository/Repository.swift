@@ -236,8 +236,7 @@ public final class Repository: Sendable {
                 }
                 let sealed = try await backend.load(FileHandle(.pack, location.pack), offset: Int(location.offset),
                                                     length: Int(location.length))
-                return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher,
-                                                             decompressor: $0.decompressor) }
+                return try openSealed(sealed, id: id, location: location)
             } catch {
                 lastError = error
             }
@@ -259,8 +258,7 @@ public final class Repository: Sendable {
                 }
                 let sealed = try backend.loadBlocking(FileHandle(.pack, location.pack), offset: Int(location.offset),
                                                       length: Int(location.length))
-                return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher,
-                                                             decompressor: $0.decompressor) }
+                return try openSealed(sealed, id: id, location: location)
             } catch {
                 lastError = error
             }
@@ -274,12 +272,17 @@ public final class Repository: Sendable {
         let pack = FileHandle(.pack, location.pack)
         let sealed = try cached.loadTreeBlob(pack, offset: Int(location.offset), length: Int(location.length))
         do {
-            return try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher, decompressor: $0.decompressor) }
+            return try openSealed(sealed, id: id, location: location)
         } catch {
             cached.forgetTreeBlob(pack, offset: Int(location.offset), length: Int(location.length))
             let fresh = try cached.loadBlocking(pack, offset: Int(location.offset), length: Int(location.length))
-            return try decoders.use { try BlobCodec.open(fresh, id: id, location: location, cipher: $0.cipher, decompressor: $0.decompressor) }
+            return try openSealed(fresh, id: id, location: location)
         }
+    }
+
+    /// Checks and opens one sealed blob with a pooled decoder.
+    private func openSealed(_ sealed: [UInt8], id: ID, location: BlobLocation) throws -> [UInt8] {
+        try decoders.use { try BlobCodec.open(sealed, id: id, location: location, cipher: $0.cipher, decompressor: $0.decompressor) }
     }
 
     /// `loadTree` for pipeline threads.

@@ -127,17 +127,8 @@ public struct LocalBackend: Backend {
         // Whole-file reads: let the kernel read ahead all of it at once (cold caches).
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED)
         if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
-        var done = 0
         try buffer.withUnsafeMutableBytes { raw in
-            while done < length {
-                let n = pread(fd, raw.baseAddress! + done, length - done, off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw LifeboatError.posix("cannot read", path, errno: errno)
-                }
-                if n == 0 { throw LifeboatError(.corrupt, "\(path) is shorter than expected (wanted \(length) bytes)") }
-                done += n
-            }
+            try preadFully(fd, UnsafeMutableRawBufferPointer(rebasing: raw[..<length]), offset: 0, path: path)
         }
         return length
     }
@@ -225,19 +216,22 @@ func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws
 
 func readRange(_ fd: Int32, offset: Int, length: Int, path: String) throws -> [UInt8] {
     var out = [UInt8](repeating: 0, count: length)
-    var done = 0
-    try out.withUnsafeMutableBytes { raw in
-        while done < length {
-            let n = pread(fd, raw.baseAddress! + done, length - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw LifeboatError.posix("cannot read", path, errno: errno)
-            }
-            if n == 0 { throw LifeboatError(.corrupt, "\(path) is shorter than expected (wanted \(length) bytes at \(offset))") }
-            done += n
-        }
-    }
+    try out.withUnsafeMutableBytes { try preadFully(fd, $0, offset: offset, path: path) }
     return out
+}
+
+/// Fills `buffer` from `offset`, retrying short reads and EINTR.
+func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: Int, path: String) throws {
+    var done = 0
+    while done < buffer.count {
+        let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw LifeboatError.posix("cannot read", path, errno: errno)
+        }
+        if n == 0 { throw LifeboatError(.corrupt, "\(path) is shorter than expected (wanted \(buffer.count) bytes at \(offset))") }
+        done += n
+    }
 }
 
 func readWhole(_ fd: Int32, path: String) throws -> [UInt8] {
