@@ -34,7 +34,7 @@ final class MetadataPrefetcher: @unchecked Sendable {
     }
 
     // A few thousand entries ahead are enough to keep the walker busy; more only costs memory.
-    private let queue = BoundedQueue<Listing>(maxItems: 256, maxBytes: 2 << 20) { $0.entries.count * 300 }
+    private let queue = BoundedQueue<Listing>(maxItems: 32, maxBytes: 1 << 20) { $0.entries.count * 300 }
     private var thread: PipelineThread?
     private let nodeReader = NodeReader()
     private let excludes: [GlobPattern]
