@@ -78,18 +78,7 @@ enum System {
 
     /// Runs a shell command line; returns its standard output and exit status.
     static func run(_ commandLine: String) throws -> (output: [UInt8], status: Int32) {
-        guard let pipe = popen(commandLine, "r") else {
-            throw LifeboatError(.invalidArgument, "cannot run \(commandLine): \(String(cString: strerror(errno)))")
-        }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, pipe)
-            if n <= 0 { break }
-            output += buffer[..<n]
-        }
-        let status = pclose(pipe)
-        return (output, status >> 8)
+        try runShellCommand(commandLine, what: commandLine)
     }
 }
 

@@ -57,20 +57,9 @@ struct PasswordSource {
     }
 
     private func run(_ command: String) throws -> [UInt8] {
-        // popen runs the command through /bin/sh -c, as restic's --password-command does.
-        guard let pipe = popen(command, "r") else {
-            throw LifeboatError(.invalidArgument, "cannot run the password command: \(String(cString: strerror(errno)))")
-        }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, pipe)
-            if n <= 0 { break }
-            output += buffer[..<n]
-        }
-        let status = pclose(pipe)
+        let (output, status) = try runShellCommand(command, what: "the password command")
         guard status == 0 else {
-            throw LifeboatError(.invalidArgument, "the password command exited with status \(status >> 8)")
+            throw LifeboatError(.invalidArgument, "the password command exited with status \(status)")
         }
         return firstLine(output)
     }

@@ -53,16 +53,9 @@ public struct Archiver: Sendable {
             throw error
         }
 
-        var snapshot = Snapshot(time: options.time ?? start, tree: summary.snapshot.tree, paths: absolutePaths)
-        snapshot.parent = parentID
-        snapshot.hostname = options.hostname
-        snapshot.username = currentUsername()
-        let ids = currentIDs()
-        snapshot.uid = ids.uid == 0 ? nil : ids.uid
-        snapshot.gid = ids.gid == 0 ? nil : ids.gid
-        snapshot.tags = options.tags
+        var snapshot = newSnapshot(time: options.time ?? start, tree: summary.snapshot.tree, paths: absolutePaths,
+                                   parent: parentID, hostname: options.hostname, tags: options.tags)
         snapshot.excludes = options.excludes.map(\.text)
-        snapshot.programVersion = "lifeboat \(lifeboatVersion)"
         summary.saved = saver.statistics
         var s = SnapshotSummary(backupStart: start, backupEnd: .now())
         s.filesNew = UInt64(summary.filesNew)
@@ -101,6 +94,20 @@ public struct Archiver: Sendable {
 }
 
 public let lifeboatVersion = "0.1.0"
+
+/// A snapshot stamped with who made it (user, uid/gid unless root) and with which program.
+func newSnapshot(time: Timestamp, tree: ID, paths: [String], parent: ID?, hostname: String, tags: [String]) -> Snapshot {
+    var snapshot = Snapshot(time: time, tree: tree, paths: paths)
+    snapshot.parent = parent
+    snapshot.hostname = hostname
+    snapshot.username = currentUsername()
+    let ids = currentIDs()
+    snapshot.uid = ids.uid == 0 ? nil : ids.uid
+    snapshot.gid = ids.gid == 0 ? nil : ids.gid
+    snapshot.tags = tags
+    snapshot.programVersion = "lifeboat \(lifeboatVersion)"
+    return snapshot
+}
 
 func currentIDs() -> (uid: UInt32, gid: UInt32) { (getuid(), getgid()) }
 

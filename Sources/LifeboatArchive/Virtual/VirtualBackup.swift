@@ -59,15 +59,8 @@ public func backupVirtualTree(repository: Repository, index: MasterIndex, option
         throw error
     }
 
-    var snapshot = Snapshot(time: options.time ?? start, tree: tree, paths: options.paths)
-    snapshot.parent = options.parent
-    snapshot.hostname = options.hostname
-    snapshot.username = currentUsername()
-    let ids = currentIDs()
-    snapshot.uid = ids.uid == 0 ? nil : ids.uid
-    snapshot.gid = ids.gid == 0 ? nil : ids.gid
-    snapshot.tags = options.tags
-    snapshot.programVersion = "lifeboat \(lifeboatVersion)"
+    var snapshot = newSnapshot(time: options.time ?? start, tree: tree, paths: options.paths,
+                               parent: options.parent, hostname: options.hostname, tags: options.tags)
     let saved = saver.statistics
     var summary = SnapshotSummary(backupStart: start, backupEnd: .now())
     summary.filesNew = UInt64(writer.fileCount)

@@ -56,8 +56,13 @@ public final class BlobSaver: Sendable {
     /// for a file's whole chunk list.
     public func areKnown(_ ids: [ID], type: BlobType) -> Bool {
         state.withLock { s in
-            s.index.containsAll(ids, type: type)
-                || ids.allSatisfy { s.index.contains($0, type: type) || s.pending.contains(BlobKey(id: $0, type: type)) }
+            var all = true
+            ids.withUnsafeBufferPointer { buffer in
+                s.index.forEachPosition(of: buffer, type: type) { i, slot in
+                    if slot == nil && !s.pending.contains(BlobKey(id: buffer[i], type: type)) { all = false }
+                }
+            }
+            return all
         }
     }
 
