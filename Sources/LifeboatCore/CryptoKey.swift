@@ -39,33 +39,3 @@ public struct CryptoKey: Sendable, Equatable {
         encrypt.contains { $0 != 0 } && (macK.contains { $0 != 0 } || macR.contains { $0 != 0 })
     }
 }
-
-/// scrypt key derivation (`EVP_PBE_scrypt` with an explicit memory cap).
-public enum Scrypt {
-    /// Largest work factors accepted from a key file; beyond these a file is a memory bomb.
-    public static let maxMemory: UInt64 = 1 << 30
-
-    public static func derive(password: [UInt8], salt: [UInt8], n: UInt64, r: UInt64, p: UInt64,
-                              length: Int = 64) throws -> [UInt8] {
-        guard n > 1, n & (n - 1) == 0, r >= 1, p >= 1, r * p < (1 << 30) else {
-            throw LifeboatError(.corrupt, "key file has invalid scrypt parameters N=\(n) r=\(r) p=\(p)")
-        }
-        let memory = 128 * r * (n + p + 2)
-        guard memory <= maxMemory else {
-            throw LifeboatError(.unsupported, "key file asks scrypt for \(memory >> 20) MiB of memory; refusing more than \(maxMemory >> 20) MiB")
-        }
-        var out = [UInt8](repeating: 0, count: length)
-        // A NUL-terminated copy gives a valid pointer even for an empty password.
-        let passwordCString = password.map { CChar(bitPattern: $0) } + [0]
-        let ok = passwordCString.withUnsafeBufferPointer { pw in
-            salt.withUnsafeBufferPointer { s in
-                out.withUnsafeMutableBufferPointer { o in
-                    EVP_PBE_scrypt(pw.baseAddress, password.count, s.baseAddress, s.count, n, r, p,
-                                   memory + (4 << 20), o.baseAddress, length)
-                }
-            }
-        }
-        guard ok == 1 else { throw LifeboatError(.internalError, "scrypt failed: \(openSSLErrorText())") }
-        return out
-    }
-}

@@ -82,6 +82,25 @@ public struct JSONPullParser {
         return id
     }
 
+    /// An RFC 3339 time string, parsed from the bytes without building a String.
+    public mutating func timestamp(_ what: @autoclosure () -> String) throws -> Timestamp {
+        guard peek() == UInt8(ascii: "\"") else { throw parser.fail("\(what()) must be a time string") }
+        let p = parser.p
+        let start = parser.i + 1
+        var end = start
+        while end < p.count, p[end] != UInt8(ascii: "\""), p[end] != UInt8(ascii: "\\") { end += 1 }
+        if end < p.count, p[end] == UInt8(ascii: "\""),
+           let time = Timestamp.parse(UnsafeRawBufferPointer(rebasing: p[start..<end])) {
+            parser.i = end + 1
+            return time
+        }
+        // Escapes are legal JSON, if odd in a time: decode the string first.
+        guard let time = Timestamp(rfc3339: try parser.parseString()) else {
+            throw parser.fail("\(what()) is not an RFC 3339 time")
+        }
+        return time
+    }
+
     public mutating func unsigned(_ what: @autoclosure () -> String) throws -> UInt64 {
         guard let first = peek(), first == UInt8(ascii: "-") || first &- UInt8(ascii: "0") < 10 else {
             throw parser.fail("\(what()) must be a number")

@@ -47,9 +47,21 @@ import LifeboatCore
     }
 
     @Test func scryptRFC7914Vector() throws {
-        // RFC 7914 §12, second vector.
+        // RFC 7914 §12, second vector (p = 16: the threaded lanes).
         let out = try Scrypt.derive(password: Array("password".utf8), salt: Array("NaCl".utf8), n: 1024, r: 8, p: 16)
         #expect(Hex.encode(out).hasPrefix("fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"))
+    }
+
+    @Test func scryptParallelLanesMatchOpenSSL() throws {
+        // The threaded lanes (p > 1) must give OpenSSL's single-threaded answer bit for bit.
+        var rng = SystemRandomNumberGenerator()
+        for (n, r, p) in [(16, 1, 2), (64, 2, 3), (1024, 8, 5), (256, 3, 7)] as [(UInt64, UInt64, UInt64)] {
+            let password = (0..<Int.random(in: 0...20, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let threaded = try Scrypt.derive(password: password, salt: salt, n: n, r: r, p: p, threads: 2)
+            let serial = try Scrypt.derive(password: password, salt: salt, n: n, r: r, p: p, threads: 1)
+            #expect(threaded == serial, "N=\(n) r=\(r) p=\(p)")
+        }
     }
 
     @Test func scryptRefusesMemoryBomb() {

@@ -51,6 +51,8 @@ import LifeboatRepository
         #expect(tree.nodes[0].mtime == .goZero)
         #expect(tree.nodes[0].content == nil)
         #expect(tree.nodes[1].content == nil && tree.nodes[1].subtree == nil)
+        let escaped = #"{"nodes":[{"name":"t","type":"dir","MTIME":"2024\u002d01-02T03:04:05Z","uid":null}]}"#
+        #expect(try Tree(decoding: Array(escaped.utf8)).nodes[0].mtime == Timestamp(rfc3339: "2024-01-02T03:04:05Z"))
         #expect(try Tree(decoding: Array(#"{"nodes":null}"#.utf8)).nodes.isEmpty)
         #expect(try Tree(decoding: Array("{}".utf8)).nodes.isEmpty)
     }

@@ -97,20 +97,42 @@ enum GoJSON {
         try (array(v, what) ?? []).map { try string($0, what) }
     }
 
-    static func ids(_ v: JSONValue, _ what: String) throws -> [ID]? {
-        try array(v, what)?.map { element in
-            guard let id = try id(element, what) else {
-                throw LifeboatError(.corrupt, "cannot decode \(what): null in an ID list")
-            }
-            return id
-        }
-    }
-
     static func parse(_ bytes: [UInt8], _ what: String) throws -> JSONValue {
         do {
             return try JSONValue(parsing: bytes)
         } catch let error as LifeboatError {
             throw LifeboatError(.corrupt, "cannot decode \(what): \(error.message)")
         }
+    }
+}
+
+/// The same Go tolerance for streamed documents (trees): `null` reads as the zero value.
+extension JSONPullParser {
+    mutating func goString(_ what: @autoclosure () -> String) throws -> String {
+        try takeNull() ? "" : try string(what())
+    }
+
+    mutating func goUnsigned(_ what: @autoclosure () -> String) throws -> UInt64 {
+        try takeNull() ? 0 : try unsigned(what())
+    }
+
+    mutating func goUInt32(_ what: @autoclosure () -> String) throws -> UInt32 {
+        let n = try goUnsigned(what())
+        guard let small = UInt32(exactly: n) else {
+            throw LifeboatError(.corrupt, "cannot decode \(what()): \(n) does not fit 32 bits")
+        }
+        return small
+    }
+
+    mutating func goTime(_ what: @autoclosure () -> String) throws -> Timestamp {
+        try takeNull() ? .goZero : try timestamp(what())
+    }
+
+    mutating func goBase64(_ what: @autoclosure () -> String) throws -> [UInt8] {
+        let text = try goString(what())
+        guard let bytes = Base64.decode(text) else {
+            throw LifeboatError(.corrupt, "cannot decode \(what()): invalid base64")
+        }
+        return bytes
     }
 }

@@ -18,12 +18,22 @@ extension Tree {
     }
 
     /// Decodes a tree blob; unknown fields are ignored, `"nodes":null` is an empty tree.
+    /// Streams over the bytes without a JSON tree: trees are decoded on every walk.
     /// - Throws: `.corrupt` for invalid JSON, wrong field types, bad names or node types.
     public init(decoding bytes: [UInt8]) throws {
-        let json = try GoJSON.parse(bytes, "tree")
         var nodes: [Node] = []
-        for (key, value) in try GoJSON.members(json, "tree") where key == "nodes" {
-            nodes = try (GoJSON.array(value, "tree nodes") ?? []).map { try Node(json: $0) }
+        do {
+            try JSONPullParser.parse(bytes) { json in
+                if try json.takeNull() { return }
+                try json.object("tree") { json, key in
+                    guard GoJSON.fold(key) == "nodes" else { return try json.skip() }
+                    nodes.removeAll()
+                    if try json.takeNull() { return }
+                    try json.array("tree nodes") { nodes.append(try Node(decoding: &$0)) }
+                }
+            }
+        } catch let error as LifeboatError where !error.message.hasPrefix("cannot decode") {
+            throw LifeboatError(.corrupt, "cannot decode tree: \(error.message)")
         }
         self.init(nodes: nodes)
     }
@@ -82,8 +92,9 @@ extension Node {
         w.endObject()
     }
 
-    /// Decodes one node object of a tree.
-    public init(json: JSONValue) throws {
+    /// Decodes one node object of a tree, with Go's tolerance: `null` leaves the zero value,
+    /// keys match case-insensitively.
+    init(decoding json: inout JSONPullParser) throws {
         var name: [UInt8] = []
         var typeName = ""
         var mode: UInt32 = 0
@@ -97,38 +108,49 @@ extension Node {
         var content: [ID]? = nil
         var subtree: ID? = nil
         var error = ""
-        for (key, value) in try GoJSON.members(json, "tree node") {
-            switch key {
-            case "name": name = try GoQuote.unquote(GoJSON.string(value, "node name"))
-            case "type": typeName = try GoJSON.string(value, "node type")
-            case "mode": mode = try GoJSON.uint32(value, "node mode")
-            case "mtime": mtime = try GoJSON.time(value, "node mtime")
-            case "atime": atime = try GoJSON.time(value, "node atime")
-            case "ctime": ctime = try GoJSON.time(value, "node ctime")
-            case "uid": uid = try GoJSON.uint32(value, "node uid")
-            case "gid": gid = try GoJSON.uint32(value, "node gid")
-            case "user": user = try GoJSON.string(value, "node user")
-            case "group": group = try GoJSON.string(value, "node group")
-            case "inode": inode = try GoJSON.uint64(value, "node inode")
-            case "device_id": deviceID = try GoJSON.uint64(value, "node device_id")
-            case "size": size = try GoJSON.uint64(value, "node size")
-            case "links": links = try GoJSON.uint64(value, "node links")
-            case "linktarget": linkTarget = Array(try GoJSON.string(value, "node linktarget").utf8)
-            case "linktarget_raw": linkTargetRaw = value.isNull ? nil : try GoJSON.base64(value, "node linktarget_raw")
+        if try json.takeNull() { throw LifeboatError(.corrupt, "cannot decode tree: a node is null") }
+        try json.object("tree node") { json, key in
+            switch GoJSON.fold(key) {
+            case "name": name = try GoQuote.unquote(json.goString("node name"))
+            case "type": typeName = try json.goString("node type")
+            case "mode": mode = try json.goUInt32("node mode")
+            case "mtime": mtime = try json.goTime("node mtime")
+            case "atime": atime = try json.goTime("node atime")
+            case "ctime": ctime = try json.goTime("node ctime")
+            case "uid": uid = try json.goUInt32("node uid")
+            case "gid": gid = try json.goUInt32("node gid")
+            case "user": user = try json.goString("node user")
+            case "group": group = try json.goString("node group")
+            case "inode": inode = try json.goUnsigned("node inode")
+            case "device_id": deviceID = try json.goUnsigned("node device_id")
+            case "size": size = try json.goUnsigned("node size")
+            case "links": links = try json.goUnsigned("node links")
+            case "linktarget": linkTarget = Array(try json.goString("node linktarget").utf8)
+            case "linktarget_raw": linkTargetRaw = try json.takeNull() ? nil : try json.goBase64("node linktarget_raw")
             case "extended_attributes":
-                attributes = try (GoJSON.array(value, "node extended_attributes") ?? []).map { item in
+                attributes = []
+                if try json.takeNull() { return }
+                try json.array("node extended_attributes") { json in
                     var attribute = ExtendedAttribute(name: "", value: [])
-                    for (k, v) in try GoJSON.members(item, "extended attribute") {
-                        if k == "name" { attribute.name = try GoJSON.string(v, "extended attribute name") }
-                        if k == "value" { attribute.value = try GoJSON.base64(v, "extended attribute value") }
+                    if try json.takeNull() { attributes.append(attribute); return }
+                    try json.object("extended attribute") { json, key in
+                        switch GoJSON.fold(key) {
+                        case "name": attribute.name = try json.goString("extended attribute name")
+                        case "value": attribute.value = try json.goBase64("extended attribute value")
+                        default: try json.skip()
+                        }
                     }
-                    return attribute
+                    attributes.append(attribute)
                 }
-            case "device": device = try GoJSON.uint64(value, "node device")
-            case "content": content = try GoJSON.ids(value, "node content")
-            case "subtree": subtree = try GoJSON.id(value, "node subtree")
-            case "error": error = try GoJSON.string(value, "node error")
-            default: break
+            case "device": device = try json.goUnsigned("node device")
+            case "content":
+                if try json.takeNull() { content = nil; return }
+                var ids: [ID] = []
+                try json.array("node content") { ids.append(try $0.id("node content")) }
+                content = ids
+            case "subtree": subtree = try json.takeNull() ? nil : try json.id("node subtree")
+            case "error": error = try json.goString("node error")
+            default: try json.skip()
             }
         }
         guard let kind = Kind(rawValue: typeName) else {
