@@ -58,44 +58,63 @@ public struct PruneExecutor: Sendable {
             batches[batches.count - 1].append(p)
             blobs += p.blobs.count
         }
-        for (i, batch) in batches.enumerated() where !batch.isEmpty || (i == 0 && !plan.indexFiles.isEmpty) {
+        // Each step's files are independent, so they go in parallel; the steps stay in order.
+        let files = batches.enumerated().filter { i, batch in !batch.isEmpty || (i == 0 && !plan.indexFiles.isEmpty) }
+        _ = try await inParallel(files) { i, batch in
             // The first file names what it supersedes (restic's rule: the old ones may go).
-            let file = IndexFile(supersedes: i == 0 ? plan.indexFiles : [], packs: batch)
-            _ = try await repository.saveUnpacked(.index, json: file.encoded())
-            result.indexFilesWritten += 1
-            try await pause()
+            _ = try await repository.saveUnpacked(.index, json: IndexFile(supersedes: i == 0 ? plan.indexFiles : [], packs: batch).encoded())
         }
+        result.indexFilesWritten = files.count
+        try await pause()
 
         progress?("removing old index files")
-        for id in plan.indexFiles {
-            if try await remove(FileHandle(.index, id), into: &result) { result.indexFilesRemoved += 1 }
-            try await pause()
-        }
+        let oldIndex = try await removeAll(plan.indexFiles.map { (FileHandle(.index, $0), 0) }, into: &result)
+        result.indexFilesRemoved = oldIndex.files
 
         progress?("removing packs")
         var doomed = plan.remove.map { ($0.pack.id, $0.size) } + plan.repack.map { ($0.pack.id, $0.size) }
         doomed += plan.unindexed.map { ($0.id, $0.size) }
-        for (id, size) in doomed {
-            if try await remove(FileHandle(.pack, id), into: &result) {
-                result.packsRemoved += 1
-                result.bytesRemoved += UInt64(size)
-            }
-            try await pause()
-        }
+        let removed = try await removeAll(doomed.map { (FileHandle(.pack, $0.0), $0.1) }, into: &result)
+        result.packsRemoved = removed.files
+        result.bytesRemoved = removed.bytes
         return result
     }
 
-    /// Removes one file; a file that is already gone is fine, one under retention is noted.
-    private func remove(_ handle: FileHandle, into result: inout PruneResult) async throws -> Bool {
-        do {
-            try await repository.backend.remove(handle)
-            return true
-        } catch let error as LifeboatError where error.code == .notFound {
-            return false
-        } catch let error as LifeboatError where error.code == .retained {
-            result.retained.append("\(handle.path): \(error.message)")
-            return false
+    /// Runs `body` over `items` with the backend's parallelism (one at a time under the
+    /// crash-test hook, which pauses after each).
+    private func inParallel<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws -> R) async throws -> [R] {
+        let limit = Self.stepDelay > 0 ? 1 : max(4, repository.backend.connections)
+        return try await concurrentMap(items, limit: limit) { item in
+            let r = try await body(item)
+            try await pause()
+            return r
         }
+    }
+
+    private enum Removal: Sendable { case removed(Int), missing, retained(String) }
+
+    /// Removes files; one already gone is fine, one under retention is noted and kept.
+    private func removeAll(_ files: [(FileHandle, Int)], into result: inout PruneResult) async throws -> (files: Int, bytes: UInt64) {
+        let backend = repository.backend
+        let outcomes = try await inParallel(files) { handle, size -> Removal in
+            do {
+                try await backend.remove(handle)
+                return .removed(size)
+            } catch let error as LifeboatError where error.code == .notFound {
+                return .missing
+            } catch let error as LifeboatError where error.code == .retained {
+                return .retained("\(handle.path): \(error.message)")
+            }
+        }
+        var removed = (files: 0, bytes: UInt64(0))
+        for outcome in outcomes {
+            switch outcome {
+            case .removed(let size): removed.files += 1; removed.bytes += UInt64(size)
+            case .missing: break
+            case .retained(let text): result.retained.append(text)
+            }
+        }
+        return removed
     }
 
     /// Copies the used blobs of the packs to repack into new packs (verified on the way).
@@ -135,10 +154,18 @@ public struct PruneExecutor: Sendable {
                                     let location = BlobLocation(pack: pack.id, type: blob.type, offset: blob.offset,
                                                                 length: blob.length, uncompressedLength: blob.uncompressedLength)
                                     try bytes.withUnsafeBytes { raw in
-                                        try BlobCodec.open(UnsafeRawBufferPointer(rebasing: raw[Int(blob.offset)..<end]), id: blob.id,
-                                                           location: location, cipher: cipher, decompressor: decompressor,
-                                                           buffers: &buffers) { plain in
-                                            try writer.value.save(blob.type, id: blob.id, plaintext: plain)
+                                        let sealed = UnsafeRawBufferPointer(rebasing: raw[Int(blob.offset)..<end])
+                                        try BlobCodec.open(sealed, id: blob.id, location: location, cipher: cipher,
+                                                           decompressor: decompressor, buffers: &buffers) { plain in
+                                            // Verified: compressed blobs move as they are; the rest
+                                            // are compressed now (format 2).
+                                            if blob.uncompressedLength != 0 || repository.version < 2 {
+                                                try writer.value.saveSealed(blob.type, id: blob.id, sealed: sealed,
+                                                                            uncompressedLength: blob.uncompressedLength,
+                                                                            plaintextLength: plain.count)
+                                            } else {
+                                                try writer.value.save(blob.type, id: blob.id, plaintext: plain)
+                                            }
                                         }
                                     }
                                     copied.withLock { $0 += 1 }

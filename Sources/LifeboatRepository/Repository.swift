@@ -320,31 +320,30 @@ public enum BlobCodec {
     public static func open<R>(_ sealed: UnsafeRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
                                decompressor: ZstdDecompressor, buffers: inout Buffers,
                                _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let what = "\(location.type) blob \(id.short) in pack \(location.pack.short)"
-        let damaged = "run `lifeboat check --read-data` to find all damage"
+        // Built only on failure: this runs once per blob on restore and check --read-data.
+        func damage(_ problem: String) -> LifeboatError {
+            LifeboatError(.corrupt, "\(location.type) blob \(id.short) in pack \(location.pack.short) is damaged: \(problem)",
+                          hint: "run `lifeboat check --read-data` to find all damage")
+        }
+        let compressed = location.uncompressedLength != 0
+        let count: Int
         do {
-            let length = try cipher.open(sealed, into: &buffers.opened)
-            if location.uncompressedLength != 0 {
+            count = try cipher.open(sealed, into: &buffers.opened)
+            if compressed {
                 let size = Int(location.uncompressedLength)
                 try buffers.opened.withUnsafeBytes { raw in
-                    try decompressor.decompress(UnsafeRawBufferPointer(rebasing: raw[0..<length]), expectedSize: size,
+                    try decompressor.decompress(UnsafeRawBufferPointer(rebasing: raw[0..<count]), expectedSize: size,
                                                 into: &buffers.plain)
                 }
-                return try check(buffers.plain, count: size)
             }
-            return try check(buffers.opened, count: length)
-        } catch let error as LifeboatError where error.code == .corrupt && !error.message.hasPrefix(what) {
-            throw LifeboatError(.corrupt, "\(what) is damaged: \(error.message)", hint: damaged)
+        } catch let error as LifeboatError {
+            throw damage(error.message)
         }
-
-        func check(_ buffer: [UInt8], count: Int) throws -> R {
-            try buffer.withUnsafeBytes { raw in
-                let plain = UnsafeRawBufferPointer(rebasing: raw[0..<count])
-                guard SHA256.hash(plain) == id else {
-                    throw LifeboatError(.corrupt, "\(what) is damaged: its content does not match its ID", hint: damaged)
-                }
-                return try body(plain)
-            }
+        let size = compressed ? Int(location.uncompressedLength) : count
+        return try (compressed ? buffers.plain : buffers.opened).withUnsafeBytes { raw in
+            let plain = UnsafeRawBufferPointer(rebasing: raw[0..<size])
+            guard SHA256.hash(plain) == id else { throw damage("its content does not match its ID") }
+            return try body(plain)
         }
     }
 
@@ -356,24 +355,9 @@ public enum BlobCodec {
 
     public static func open(_ sealed: UnsafeRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
                             decompressor: ZstdDecompressor) throws -> [UInt8] {
-        let what = "\(location.type) blob \(id.short) in pack \(location.pack.short)"
-        let plain: [UInt8]
-        do {
-            let opened = try cipher.open(sealed)
-            if location.uncompressedLength != 0 {
-                plain = try opened.withUnsafeBytes { try decompressor.decompress($0, expectedSize: Int(location.uncompressedLength)) }
-            } else {
-                plain = opened
-            }
-        } catch let error as LifeboatError {
-            throw LifeboatError(.corrupt, "\(what) is damaged: \(error.message)",
-                                hint: "run `lifeboat check --read-data` to find all damage")
-        }
-        guard SHA256.hash(plain) == id else {
-            throw LifeboatError(.corrupt, "\(what) is damaged: its content does not match its ID",
-                                hint: "run `lifeboat check --read-data` to find all damage")
-        }
-        return plain
+        var buffers = Buffers()
+        return try open(sealed, id: id, location: location, cipher: cipher, decompressor: decompressor,
+                        buffers: &buffers) { Array($0) }
     }
 }
 

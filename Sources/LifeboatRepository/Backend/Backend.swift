@@ -71,6 +71,10 @@ public protocol Backend: Sendable {
     /// Reads a whole file into `buffer` (grown as needed, so one buffer serves many files
     /// without fresh pages each time); returns the file's length. Blocks.
     func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int
+    /// Runs `body` over a whole file's bytes, read into `buffer` when they must be copied
+    /// (local files are mapped instead). Blocks.
+    func withWholeFile<R>(_ handle: FileHandle, buffer: inout [UInt8],
+                          _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
     /// - Throws: `.notFound` if the file does not exist.
     func size(_ handle: FileHandle) async throws -> Int
     func list(_ type: FileType) async throws -> [(name: String, size: Int)]
@@ -87,6 +91,12 @@ public protocol TreeCachingBackend: Backend {
 }
 
 extension Backend {
+    public func withWholeFile<R>(_ handle: FileHandle, buffer: inout [UInt8],
+                                 _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let count = try loadBlocking(handle, into: &buffer)
+        return try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+
     public func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int {
         let bytes = try loadBlocking(handle, offset: 0, length: nil)
         if buffer.count < bytes.count { buffer = bytes } else { buffer.replaceSubrange(0..<bytes.count, with: bytes) }

@@ -133,6 +133,32 @@ public struct LocalBackend: Backend {
         return length
     }
 
+    /// Maps the file instead of copying it out of the page cache: for check --read-data
+    /// that copy was a sixth of all CPU time. Packs are immutable and never truncated in
+    /// place (a file that cannot be mapped is read as usual).
+    public func withWholeFile<R>(_ handle: FileHandle, buffer: inout [UInt8],
+                                 _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let path = fullPath(handle)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
+            throw LifeboatError.posix("cannot open", path, errno: code)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { close(fd); throw LifeboatError.posix("cannot stat", path, errno: errno) }
+        let length = Int(st.st_size)
+        guard length > 0, let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0),
+              mapped != MAP_FAILED else {
+            close(fd)
+            let count = try loadBlocking(handle, into: &buffer)
+            return try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
+        close(fd)
+        defer { munmap(mapped, length) }
+        return try body(UnsafeRawBufferPointer(start: mapped, count: length))
+    }
+
     public func size(_ handle: FileHandle) async throws -> Int {
         let path = fullPath(handle)
         return try await blockingIO {

@@ -73,6 +73,29 @@ public final class BlobWriter {
         return true
     }
 
+    /// Stores a blob that is already sealed (prune copies verified, compressed blobs as they
+    /// are: no second compression or encryption).
+    @discardableResult
+    public func saveSealed(_ type: BlobType, id: ID, sealed: UnsafeRawBufferPointer, uncompressedLength: UInt32,
+                           plaintextLength: Int) throws -> Bool {
+        guard saver.reserve(id, type: type) else { return false }
+        if saver.dryRun {
+            saver.account(type, plaintextBytes: plaintextLength, storedBytes: sealed.count)
+            return true
+        }
+        let packer = try packers[type] ?? Packer(type: type, spoolDirectory: saver.repository.backend.spoolDirectory)
+        packers[type] = packer
+        let start = packer.size
+        try packer.write(sealed)
+        packer.endBlob(id: id, start: start, uncompressedLength: uncompressedLength)
+        saver.account(type, plaintextBytes: plaintextLength, storedBytes: sealed.count)
+        if packer.size >= saver.packSize {
+            packers[type] = nil
+            try saver.enqueue(packer.finish(cipher: headerCipher))
+        }
+        return true
+    }
+
     /// Finishes the open packs and hands them to the uploader.
     public func flush() throws {
         let open = packers.values.filter { !$0.isEmpty }
