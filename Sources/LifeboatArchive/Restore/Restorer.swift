@@ -90,13 +90,18 @@ public struct Restorer: Sendable {
         let target = options.dryRun ? nil : try RestoreTarget(root: RawPath(options.target))
         let owner = geteuid() == 0
         var created = Set<Int>()  // directories already made on disk
+        // A missing or empty target holds nothing to overwrite (and later batches only find
+        // what earlier ones wrote): then no item needs looking up.
+        let targetRoot = RawPath(options.target)
+        let mustCheckConflicts = !options.overwrite && (try? FileStatus.lstat(targetRoot)) != nil
+            && (try? Directory.entries(of: targetRoot).isEmpty) != true
         var warnings: [String] = []
         let plan = try await planner.run(tree: treeID, snapshotPrefix: options.subpath) { plan in
             for item in plan.items {
                 if item.node.type == .file { summary.files += 1; summary.bytes += item.node.size ?? 0 } else { summary.otherItems += 1 }
             }
             guard let target else { return }
-            if !options.overwrite { try refuseExisting(plan, targetRoot: options.target) }
+            if mustCheckConflicts { try refuseExisting(plan, targetRoot: options.target) }
             for i in plan.items.indices { try makeDirectories(above: Int(plan.items[i].parent), plan: plan, target: target, created: &created) }
             warnings += try await restoreBatch(plan, target: target, owner: owner, options: options, progress: progress)
             if options.verify {
@@ -157,9 +162,6 @@ public struct Restorer: Sendable {
     }
 
     private func refuseExisting(_ plan: RestorePlan, targetRoot: String) throws {
-        // A missing or empty target holds nothing to overwrite: no need to look up every item.
-        let root = RawPath(targetRoot)
-        if (try? FileStatus.lstat(root)) == nil || (try? Directory.entries(of: root).isEmpty) == true { return }
         var conflicts: [String] = []
         for i in plan.items.indices {
             let path = rawPath(root: targetRoot, plan.components(i))
