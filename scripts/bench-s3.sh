@@ -45,12 +45,16 @@ now() { date +%s.%N; }
 mbps() { python3 -c "print(f'{$BYTES/1048576/($2-$1):.1f}')"; }
 
 echo "data: $((BYTES >> 20)) MiB; load before: $(cut -d' ' -f1-3 /proc/loadavg); workers: ${LIFEBOAT_WORKERS:-cores}"
-rm -rf "$BENCH/local" "$BENCH/out-local" "$BENCH/out-s3"
-"$LB" init -q -r "$BENCH/local"
-t0=$(now); "$LB" backup -q -r "$BENCH/local" "$DATA"; t1=$(now)
-"$LB" restore -q latest -r "$BENCH/local" --target "$BENCH/out-local"; t2=$(now)
-LOCAL_BACKUP=$(mbps $t0 $t1) LOCAL_RESTORE=$(mbps $t1 $t2)
-echo "local       backup $LOCAL_BACKUP MiB/s       restore $LOCAL_RESTORE MiB/s   (100%)"
+run_local() {  # sets LOCAL_BACKUP and LOCAL_RESTORE
+  rm -rf "$BENCH/local" "$BENCH/out-local" "$BENCH/out-s3"
+  "$LB" init -q -r "$BENCH/local"
+  # sync before each timed step: no step pays for the previous one's dirty pages.
+  local t0 t1 t1r t2
+  sync; t0=$(now); "$LB" backup -q -r "$BENCH/local" "$DATA"; t1=$(now)
+  sync; t1r=$(now); "$LB" restore -q latest -r "$BENCH/local" --target "$BENCH/out-local"; t2=$(now)
+  LOCAL_BACKUP=$(mbps $t0 $t1) LOCAL_RESTORE=$(mbps $t1r $t2)
+  rm -rf "$BENCH/local" "$BENCH/out-local"
+}
 
 run_s3() {  # $1 = server name (moto|fast), $2 = connections
   local port pid log
@@ -59,23 +63,24 @@ run_s3() {  # $1 = server name (moto|fast), $2 = connections
   "$LB" init -q -r "$repo" --no-cache
   local lines0; lines0=$(wc -l < "$log")
   local c0; c0=$(cpu_ticks $pid)
-  local t0 t1 t2; t0=$(now)
+  local t0 t1 t1r t2; sync; t0=$(now)
   "$LB" backup -q -r "$repo" -o "s3.connections=$2" --no-cache "$DATA"; t1=$(now)
   local c1; c1=$(cpu_ticks $pid)
   local lines1; lines1=$(wc -l < "$log")
   local packs; packs=$(curl -s "http://127.0.0.1:$port/bench?list-type=2&max-keys=100000&prefix=c$2/data/" | grep -o '<Key>' | wc -l)
-  rm -rf "$BENCH/out-s3"
+  rm -rf "$BENCH/out-s3"; sync
+  local c1r; c1r=$(cpu_ticks $pid); t1r=$(now)
   "$LB" restore -q latest -r "$repo" -o "s3.connections=$2" --no-cache --target "$BENCH/out-s3"; t2=$(now)
   local c2; c2=$(cpu_ticks $pid)
   local reqs=$((lines1 - lines0))
-  python3 - "$1" "$t0" "$t1" "$t2" "$c0" "$c1" "$c2" "$HZ" "$BYTES" "$reqs" "$packs" "$2" "$LOCAL_BACKUP" "$LOCAL_RESTORE" <<'PY'
+  python3 - "$1" "$t0" "$t1" "$t1r" "$t2" "$c0" "$c1" "$c1r" "$c2" "$HZ" "$BYTES" "$reqs" "$packs" "$2" "$LOCAL_BACKUP" "$LOCAL_RESTORE" <<'PY'
 import sys
 name=sys.argv[1]
-t0,t1,t2,c0,c1,c2,hz,b,reqs,packs,conn,lb,lr=map(float,sys.argv[2:])
+t0,t1,t1r,t2,c0,c1,c1r,c2,hz,b,reqs,packs,conn,lb,lr=map(float,sys.argv[2:])
 gib=b/2**30
-bk,rs=b/2**20/(t1-t0),b/2**20/(t2-t1)
+bk,rs=b/2**20/(t1-t0),b/2**20/(t2-t1r)
 print(f"{name:<4} c={int(conn):<2}  backup {bk:6.1f} MiB/s {100*bk/lb:3.0f}% (server CPU {100*(c1-c0)/hz/(t1-t0):3.0f}%)  "
-      f"restore {rs:6.1f} MiB/s {100*rs/lr:3.0f}% (server CPU {100*(c2-c1)/hz/(t2-t1):3.0f}%)  "
+      f"restore {rs:6.1f} MiB/s {100*rs/lr:3.0f}% (server CPU {100*(c2-c1r)/hz/(t2-t1r):3.0f}%)  "
       f"backup requests {int(reqs)} for {int(packs)} packs = {reqs/packs:.2f}/pack, {reqs/gib:.0f}/GiB")
 PY
   diff -rq "$DATA" "$BENCH/out-s3$DATA" > /dev/null || echo "  RESTORE MISMATCH"
@@ -83,7 +88,10 @@ PY
   [ "$1" = fast ] && rm -rf "$BENCH/fast-root/bench/objects/c$2.o"
   return 0
 }
+# The machine may be shared: each group measures local first, and its percentages are of that.
 for c in ${CONNECTIONS:-5 1 2 10}; do
+  run_local
+  echo "local       backup $LOCAL_BACKUP MiB/s       restore $LOCAL_RESTORE MiB/s   (100%)"
   for server in ${SERVERS:-moto fast}; do run_s3 "$server" "$c"; done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -13,6 +13,7 @@ Usage: s3-loopback-server.py --root DIR [--port N] [--port-file F] [--log F]
   --log appends one line per request ("METHOD PATH STATUS") for request counting.
 """
 import argparse
+import email.utils
 import os
 import re
 import socket
@@ -34,6 +35,12 @@ def xml(body):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "lifeboat-bench-s3"
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle holds the body of
+        # a small reply until the client's delayed ACK (40 ms per request).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, *a):
         pass
@@ -72,6 +79,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def error(self, code, name, message=""):
         self.reply(code, xml("<Error><Code>%s</Code><Message>%s</Message></Error>" % (name, escape(message))))
+
+    def object_headers(self, st):
+        # restic (minio-go) requires Last-Modified on HEAD and GET.
+        self.send_header("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True))
+        self.send_header("ETag", '"%d-%x"' % (st.st_size, st.st_mtime_ns))
 
     def drain(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -124,14 +136,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200 if os.path.isdir(self.bucket_dir(bucket)) else 404)
         path = self.object_path(bucket, key)
         try:
-            size = os.stat(path).st_size if path else None
+            st = os.stat(path) if path else None
         except FileNotFoundError:
-            size = None
-        if size is None:
+            st = None
+        if st is None:
             return self.reply(404)
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(size))
+        self.send_header("Content-Length", str(st.st_size))
+        self.object_headers(st)
         self.end_headers()
 
     def do_GET(self):
@@ -150,7 +163,8 @@ class Handler(BaseHTTPRequestHandler):
         if f is None:
             return self.error(404, "NoSuchKey", key)
         with f:
-            size = os.fstat(f.fileno()).st_size
+            st = os.fstat(f.fileno())
+            size = st.st_size
             start, end, code = 0, size, 200
             m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
             if m:
@@ -164,6 +178,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(end - start))
             if code == 206:
                 self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end - 1, size))
+            self.object_headers(st)
             self.end_headers()
             self.wfile.flush()
             offset = start
@@ -189,8 +204,17 @@ class Handler(BaseHTTPRequestHandler):
                 if key.startswith(prefix) and key > after:
                     keys.append((key, os.path.join(dirpath, name)))
         keys.sort()
-        truncated = len(keys) > max_keys
-        keys = keys[:max_keys]
+        # With a delimiter, keys below the next "/" fold into one CommonPrefixes entry.
+        delimiter = q.get("delimiter", "")
+        entries = []
+        for key, path in keys:
+            cut = key.find(delimiter, len(prefix)) if delimiter else -1
+            common = key[:cut + len(delimiter)] if cut >= 0 else None
+            if common is not None and entries and entries[-1][0] == common:
+                continue
+            entries.append((common, None) if common is not None else (key, path))
+        truncated = len(entries) > max_keys
+        keys = entries[:max_keys]
         out = ["<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
                "<Name>%s</Name><Prefix>%s</Prefix><KeyCount>%d</KeyCount><MaxKeys>%d</MaxKeys>"
                % (escape(bucket), escape(prefix), len(keys), max_keys),
@@ -198,6 +222,9 @@ class Handler(BaseHTTPRequestHandler):
         if truncated:
             out.append("<NextContinuationToken>%s</NextContinuationToken>" % escape(keys[-1][0]))
         for key, path in keys:
+            if path is None:
+                out.append("<CommonPrefixes><Prefix>%s</Prefix></CommonPrefixes>" % escape(key))
+                continue
             try:
                 size = os.stat(path).st_size
             except FileNotFoundError:
