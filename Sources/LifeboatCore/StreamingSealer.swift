@@ -8,6 +8,10 @@ public final class StreamingSealer {
     public var key: CryptoKey { contexts.key }
     private let contexts: SealingContexts
     private var mac: OpaquePointer?
+    /// Random bytes fetched 4 KiB at a time: one `RAND_bytes` (and the `getpid` OpenSSL
+    /// makes for fork safety) per 256 IVs instead of per blob.
+    private var randomPool: [UInt8] = []
+    private var randomUsed = 0
 
     public init(key: CryptoKey) {
         contexts = SealingContexts(key: key)
@@ -19,7 +23,15 @@ public final class StreamingSealer {
 
     /// Starts a message; returns its random, non-zero IV (the first 16 bytes to store).
     public func begin() -> [UInt8] {
-        let iv = SealingContexts.randomIV()
+        var iv: [UInt8]
+        repeat {
+            if randomUsed == randomPool.count {
+                randomPool = secureRandomBytes(4096)
+                randomUsed = 0
+            }
+            iv = Array(randomPool[randomUsed..<randomUsed + 16])
+            randomUsed += 16
+        } while iv.allSatisfy { $0 == 0 }  // restic refuses an all-zero IV
         iv.withUnsafeBytes { ivp in
             contexts.startKeystream(iv: ivp)
             if let mac { EVP_MAC_CTX_free(mac) }

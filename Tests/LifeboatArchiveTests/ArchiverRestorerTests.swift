@@ -177,6 +177,37 @@ struct SeededBytes {
         #expect(try describe(restored) == describe(source))
     }
 
+    @Test func smallFilesBatchedAcrossDirectoriesRestoreExactly() async throws {
+        // More files than one batch holds (256), more bytes than one batch holds (1 MiB),
+        // and sizes around the chunker's minimum (512 KiB), where the batch path ends.
+        var gen = SeededBytes(seed: 4)
+        let minimum = 512 << 10
+        var expectedChunks = Set<ID>()
+        for i in 0..<700 {
+            let bytes = gen.bytes(Int(gen.next() % 9_000))
+            try file("d\(i % 13)/s\(i)", bytes)
+            if !bytes.isEmpty { expectedChunks.insert(SHA256.hash(bytes)) }
+        }
+        for (name, size) in [("edge-1", minimum - 1), ("edge", minimum), ("edge+1", minimum + 1), ("empty", 0)] {
+            try file("edges/\(name)", gen.bytes(size))
+        }
+        try file("d0/dup", try readFile(source.appending(component: Array("d1".utf8)).appending(component: Array("s1".utf8))))
+        let summary = try await backup()
+        #expect(summary.errors.isEmpty)
+        #expect(summary.filesNew == 705)
+        #expect(summary.bytesRead == summary.totalBytes)
+        let restored = try await restore(try #require(summary.snapshotID), into: "restored")
+        #expect(try describe(restored) == describe(source))
+        // Each small file is one chunk named by its content: the batch changed no boundaries.
+        let index = try await repository.loadIndex()
+        for id in expectedChunks { #expect(index.contains(id, type: .data)) }
+        let edge = try #require(try await repository.loadTree(try await sourceTree(summary.snapshot), index: index)
+            .node(named: Array("edges".utf8))?.subtree)
+        let edgeTree = try await repository.loadTree(edge, index: index)
+        #expect(edgeTree.node(named: Array("edge-1".utf8))?.content?.count == 1)
+        #expect(edgeTree.node(named: Array("empty".utf8))?.content == [])
+    }
+
     // MARK: - Glob patterns
 
     static let globTable: [(pattern: String, caseInsensitive: Bool, path: String, matches: Bool)] = [

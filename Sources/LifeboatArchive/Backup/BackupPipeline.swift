@@ -22,12 +22,20 @@ final class FileContent: @unchecked Sendable {
     var ids: [ID] = []
 }
 
-/// A chunk of file data on its way to a worker: the first `length` bytes of `buffer`.
+/// Chunks on their way to a worker, all in one buffer: one chunk of a larger file, or a
+/// batch of small files (one chunk each).
 struct ChunkJob: @unchecked Sendable {
-    var sequence: Int
     var buffer: ChunkBuffer
+    var parts: [ChunkPart]
+}
+
+/// One chunk of a job: bytes `start..<start+length` of the buffer, the `index`th chunk of `file`.
+struct ChunkPart: @unchecked Sendable {
+    var sequence: Int
     var file: FileContent
     var index: Int
+    var start: Int
+    var length: Int
 }
 
 /// A reusable read buffer. `bytes.count` only grows (zero-filled once), `length` says how
@@ -96,10 +104,13 @@ final class Completion: @unchecked Sendable {
         }
     }
 
-    func complete(_ job: ChunkJob, id: ID) {
+    /// Records the IDs of a job's chunks, in one lock and one wake-up for the whole batch.
+    func complete(_ parts: [ChunkPart], ids: [ID]) {
         condition.withLock {
-            job.file.ids[job.index] = id
-            done.insert(job.sequence)
+            for (part, id) in zip(parts, ids) {
+                part.file.ids[part.index] = id
+                done.insert(part.sequence)
+            }
             while done.remove(watermark) != nil { watermark += 1 }
             condition.broadcast()
         }

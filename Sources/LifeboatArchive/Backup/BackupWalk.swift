@@ -11,17 +11,19 @@ final class BackupWalk: @unchecked Sendable {
     let options: BackupOptions
     let progress: BackupProgress?
 
-    private let jobs: BoundedQueue<ChunkJob>
-    private let buffers: BufferPool
+    let jobs: BoundedQueue<ChunkJob>
+    let buffers: BufferPool
     private let directories = BoundedQueue<DirectoryBuild>(maxItems: 512)
-    private let completion = Completion()
-    private let failure = PipelineFailure()
+    let completion = Completion()
+    let failure = PipelineFailure()
     private let readSize = 1 << 20
 
     // Walker-thread state.
     private let nodeReader = NodeReader()
-    private var chunker: Chunker
+    var chunker: Chunker
     private var sequence = 0
+    /// Small files read into one shared buffer, not yet queued (see `BackupWalk+SmallFiles`).
+    var batch: (buffer: ChunkBuffer, parts: [ChunkPart])?
     private var hardLinks: [HardLinkKey: FileContent] = [:]
     private var rootDevice: UInt64?
     private var prefetch: MetadataPrefetcher?
@@ -62,7 +64,7 @@ final class BackupWalk: @unchecked Sendable {
         } catch {
             failure.set(error)
         }
-        if !failure.isSet { directories.push(root) }
+        if !failure.isSet { pushDirectory(root) }
         jobs.close()
         for w in workers { w.join() }
         if failure.isSet { completion.fail() }
@@ -105,10 +107,15 @@ final class BackupWalk: @unchecked Sendable {
             if failure.isSet { continue }  // drain so the walker never blocks forever
             do {
                 try job.buffer.bytes.withUnsafeBytes { raw in
-                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<job.buffer.length])
-                    let id = SHA256.hash(chunk)
-                    try writer.save(.data, id: id, plaintext: chunk)
-                    completion.complete(job, id: id)
+                    var ids: [ID] = []
+                    ids.reserveCapacity(job.parts.count)
+                    for part in job.parts {
+                        let chunk = UnsafeRawBufferPointer(rebasing: raw[part.start..<part.start + part.length])
+                        let id = SHA256.hash(chunk)
+                        try writer.save(.data, id: id, plaintext: chunk)
+                        ids.append(id)
+                    }
+                    completion.complete(job.parts, ids: ids)
                 }
             } catch {
                 if failure.set(error) {
@@ -201,7 +208,7 @@ final class BackupWalk: @unchecked Sendable {
                 build.children.append((build.nodes.count, directory))
                 build.nodes.append(node)
                 try walkTrie(child, prefix: components, into: directory, parent: previous?.subtree.flatMap { loadTree($0) })
-                directories.push(directory)
+                pushDirectory(directory)
             }
         }
     }
@@ -270,13 +277,13 @@ final class BackupWalk: @unchecked Sendable {
             build.children.append((build.nodes.count, directory))
             build.nodes.append(node)
             if options.oneFileSystem, let rootDevice, status.device != rootDevice {
-                directories.push(directory)  // the mount point itself, empty
+                pushDirectory(directory)  // the mount point itself, empty
                 return
             }
             // Under a prefetcher the listing brings the parent tree along.
             let parentTree = prefetch == nil ? directory.parentTreeID.flatMap { loadTree($0) } : nil
             try walkDirectory(path, components: components, into: directory, parent: parentTree)
-            directories.push(directory)
+            pushDirectory(directory)
         default:
             build.nodes.append(node)
         }
@@ -306,11 +313,25 @@ final class BackupWalk: @unchecked Sendable {
         }
         let content = FileContent()
         do {
-            let reader = try FileReader(path: path)
+            // A small file is read with one bounded read and its type checked afterwards.
+            let isSmall = status.size < UInt64(smallFileLimit)
+            let reader = try FileReader(path: path, checkType: !isSmall)
             defer { reader.close() }
             progress?.update { $0.currentPath = path.display }
-            let read = try chunk(from: { try reader.read(into: $0) }, into: content, directory: build)
+            var small: UInt64?
+            if isSmall {
+                small = try addSmallFile(reader, expected: Int(status.size), content: content, directory: build)
+                if small == nil { try reader.rewind() }
+            }
+            if small == nil { submitBatch() }  // the chunking path needs two buffers of the pool
+            let read = try small ?? chunk(from: { try reader.read(into: $0) }, into: content, directory: build)
+            if small != nil { summary.bytesRead += read; progress?.update { $0.bytesDone += read } }
             let after = try reader.fstat()
+            guard after.isRegular, after.inode == status.inode, after.device == status.device else {
+                // Replaced by something else between lstat and open: what was read is not this file.
+                recordError("\(path.display) was replaced while it was read; skipped")
+                return
+            }
             if read != status.size || after.mtime != status.mtime || after.size != status.size {
                 summary.warnings.append("\(path.display) changed while it was read")
                 node.size = read
@@ -403,11 +424,21 @@ final class BackupWalk: @unchecked Sendable {
     }
 
     private func submit(_ buffer: ChunkBuffer, to content: FileContent, directory: DirectoryBuild) {
-        let index = completion.addChunk(to: content)
-        let job = ChunkJob(sequence: sequence, buffer: buffer, file: content, index: index)
+        jobs.push(ChunkJob(buffer: buffer, parts: [nextPart(of: content, directory: directory, start: 0, length: buffer.length)]))
+    }
+
+    /// Numbers the next chunk of `content`; the directory's tree waits for it.
+    func nextPart(of content: FileContent, directory: DirectoryBuild, start: Int, length: Int) -> ChunkPart {
+        let part = ChunkPart(sequence: sequence, file: content, index: completion.addChunk(to: content), start: start, length: length)
         directory.lastSequence = sequence
         sequence += 1
-        jobs.push(job)
+        return part
+    }
+
+    /// Hands a finished directory to the assembler, after the batch holding its last files.
+    private func pushDirectory(_ directory: DirectoryBuild) {
+        submitBatch()
+        directories.push(directory)
     }
 
     private func loadTree(_ id: ID) -> Tree? {

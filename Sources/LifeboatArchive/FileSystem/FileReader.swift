@@ -14,8 +14,10 @@ public final class FileReader {
     public let path: RawPath
     private var fd: Int32
 
+    /// - Parameter checkType: fstat right away and refuse anything but a regular file.
+    ///   Callers that read a bounded amount and check `fstat()` afterwards can skip it.
     /// - Throws: `.io` naming the path, also if it is not a regular file.
-    public init(path: RawPath) throws {
+    public init(path: RawPath, checkType: Bool = true) throws {
         self.path = path
         let base = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
         var (fd, code) = try withCString(path.bytes) { cPath in retryingEINTR { open(cPath, base | Linux.oNoAtime) } }
@@ -24,7 +26,7 @@ public final class FileReader {
         }
         guard fd >= 0 else { throw LifeboatError.posix("open", path.display, errno: code) }
         self.fd = fd
-        guard try fstat().isRegular else {
+        guard try !checkType || fstat().isRegular else {
             close()
             throw LifeboatError(.io, "open \(path.display): not a regular file")
         }
@@ -46,6 +48,27 @@ public final class FileReader {
             total += count
         }
         return total
+    }
+
+    /// Fills `buffer` as far as the file allows, stopping at the first short read (for a
+    /// regular file, the end): callers that know the size ask for one byte more.
+    /// - Returns: the number of bytes read.
+    /// - Throws: `.io` naming the path.
+    public func readOnce(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard fd >= 0 else { throw LifeboatError(.internalError, "read \(path.display) after close") }
+        var total = 0
+        while total < buffer.count {
+            let (count, code) = retryingEINTR { Glibc.read(fd, buffer.baseAddress! + total, buffer.count - total) }
+            guard count >= 0 else { throw LifeboatError.posix("read", path.display, errno: code) }
+            total += count
+            if count == 0 || total < buffer.count { break }
+        }
+        return total
+    }
+
+    /// Back to the start of the file, to read it again from there.
+    public func rewind() throws {
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw LifeboatError.posix("seek", path.display, errno: errno) }
     }
 
     /// The open file's current status. Wraps `fstat`.

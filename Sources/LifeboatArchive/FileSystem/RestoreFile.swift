@@ -13,10 +13,14 @@ import Synchronization
 public final class RestoreFile: @unchecked Sendable {
     /// Blocks of this size, aligned in the file, that are all zero are not written.
     public static let holeBlockSize = 4096
+    static let isRoot = geteuid() == 0
 
     public let path: String
     private let fd: Int32
     private let closed = Mutex(false)
+    /// The end of the furthest write: when it reaches the final size, `finish` need not
+    /// set the size (one syscall less per file; the file is empty when opened).
+    private let writtenEnd = Atomic<UInt64>(0)
 
     init(fd: Int32, path: String) {
         self.fd = fd
@@ -58,7 +62,7 @@ public final class RestoreFile: @unchecked Sendable {
             return value
         }
         guard !wasClosed else { throw LifeboatError(.internalError, "\(path) finished twice") }
-        let (_, truncateError) = retryingEINTR { ftruncate(fd, off_t(size)) }
+        let truncateError = setSize(size)
         let closeError = close(fd) == 0 ? 0 : errno
         if truncateError != 0 { throw LifeboatError.posix("truncate", path, errno: truncateError) }
         if closeError != 0 && closeError != EINTR { throw LifeboatError.posix("close", path, errno: closeError) }
@@ -76,10 +80,10 @@ public final class RestoreFile: @unchecked Sendable {
         guard !wasClosed else { throw LifeboatError(.internalError, "\(path) finished twice") }
         var warnings: [String] = []
         func warn(_ what: String, _ code: Int32) { warnings.append("\(path): \(what): \(String(cString: strerror(code)))") }
-        let (_, truncateError) = retryingEINTR { ftruncate(fd, off_t(size)) }
+        let truncateError = setSize(size)
         if truncateError == 0 {
             // chown clears setuid/setgid, so it goes before chmod; times last.
-            if owner && geteuid() == 0 && fchown(fd, uid_t(node.uid), gid_t(node.gid)) != 0 { warn("chown", errno) }
+            if owner && Self.isRoot && fchown(fd, uid_t(node.uid), gid_t(node.gid)) != 0 { warn("chown", errno) }
             if fchmod(fd, mode_t(GoFileMode.unixPermissions(node.mode))) != 0 { warn("chmod", errno) }
             for attribute in node.extendedAttributes {
                 let code = ExtendedAttributes.set(attribute, onOpenFile: fd)
@@ -104,6 +108,14 @@ public final class RestoreFile: @unchecked Sendable {
             guard count > 0 else { throw LifeboatError.posix("write", path, errno: count == 0 ? EIO : code) }
             done += count
         }
+        writtenEnd.max(offset + UInt64(range.upperBound), ordering: .relaxed)
+    }
+
+    /// Sets the size unless the writes already reached it (a trailing hole needs it).
+    private func setSize(_ size: UInt64) -> Int32 {
+        // The writers returned before `finish` was called, which orders their updates before this load.
+        if writtenEnd.load(ordering: .relaxed) == size { return 0 }
+        return retryingEINTR { ftruncate(fd, off_t(size)) }.1
     }
 
     private static func isZero(_ bytes: UnsafeRawBufferPointer, from start: Int, count: Int) -> Bool {

@@ -22,7 +22,7 @@ extension RestoreTarget {
         func warn(_ what: String, _ code: Int32) { warnings.append("\(path): \(what): \(String(cString: strerror(code)))") }
 
         return try withCString(name) { cName in
-            if owner && geteuid() == 0 {
+            if owner && RestoreFile.isRoot {
                 if fchownat(parent.raw, cName, uid_t(node.uid), gid_t(node.gid), AT_SYMLINK_NOFOLLOW) != 0 {
                     warn("chown", errno)
                 }

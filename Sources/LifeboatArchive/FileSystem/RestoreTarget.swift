@@ -54,6 +54,12 @@ public final class RestoreTarget: @unchecked Sendable {
     /// - Throws: `.corrupt` for an unsafe component, `.io` otherwise.
     public func openFile(_ components: [[UInt8]], size: UInt64) throws -> RestoreFile {
         let (parent, name) = try openParent(components)
+        // Usually nothing is there yet: O_EXCL makes a new regular file or fails, so no
+        // lookup before and no type check after are needed.
+        let fresh = O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+        let (newFD, newCode) = try withCString(name) { cName in retryingEINTR { openat(parent.raw, cName, fresh, 0o600) } }
+        if newFD >= 0 { return RestoreFile(fd: newFD, path: display(components)) }
+        guard newCode == EEXIST else { throw LifeboatError.posix("create file", display(components), errno: newCode) }
         try removeExisting(parent.raw, name, components) { $0.isRegular && $0.links == 1 }
         // O_NONBLOCK: should a FIFO appear in between, fail instead of hanging.
         let flags = O_CREAT | O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC

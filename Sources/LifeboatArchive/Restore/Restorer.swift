@@ -157,6 +157,9 @@ public struct Restorer: Sendable {
     }
 
     private func refuseExisting(_ plan: RestorePlan, targetRoot: String) throws {
+        // A missing or empty target holds nothing to overwrite: no need to look up every item.
+        let root = RawPath(targetRoot)
+        if (try? FileStatus.lstat(root)) == nil || (try? Directory.entries(of: root).isEmpty) == true { return }
         var conflicts: [String] = []
         for i in plan.items.indices {
             let path = rawPath(root: targetRoot, plan.components(i))
