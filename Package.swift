@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "LifeboatKubernetesTests",
                     dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatKubernetes"],
                     exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive"],
+        .testTarget(name: "LifeboatIntegrationTests", dependencies: ["LifeboatCore", "LifeboatRepository", "LifeboatArchive", "LifeboatHTTP", "LifeboatS3"],
                     exclude: ["Support/s3_fault_proxy.py"], swiftSettings: strict),
         .testTarget(name: "LifeboatS3Tests", dependencies: ["LifeboatCore", "LifeboatHTTP", "LifeboatRepository", "LifeboatS3"], swiftSettings: strict),
     ]

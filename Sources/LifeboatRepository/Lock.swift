@@ -14,8 +14,11 @@ extension Repository {
     /// - Throws: `.locked` naming the holder when a conflicting lock exists.
     /// - Parameter retryFor: keep trying this many seconds while another process holds a
     ///   conflicting lock (restic's `--retry-lock`), then fail naming the holder.
-    public func withLock<T: Sendable>(exclusive: Bool, retryFor: Double = 0, _ body: @Sendable () async throws -> T) async throws -> T {
-        var lockID = try await acquireLock(exclusive: exclusive, retryFor: retryFor)
+    /// - Parameter alsoListing: file types `body` lists first (e.g. index and snapshots);
+    ///   a remote backend may list them with the lock check, in one request, once locked.
+    public func withLock<T: Sendable>(exclusive: Bool, retryFor: Double = 0, alsoListing: Set<FileType> = [],
+                                      _ body: @Sendable () async throws -> T) async throws -> T {
+        var lockID = try await acquireLock(exclusive: exclusive, retryFor: retryFor, alsoListing: alsoListing)
         let holder = LockHolder(id: lockID)
         do {
             let result = try await withThrowingTaskGroup(of: T?.self) { group in
@@ -41,12 +44,12 @@ extension Repository {
         }
     }
 
-    func acquireLock(exclusive: Bool, retryFor: Double = 0) async throws -> ID {
+    func acquireLock(exclusive: Bool, retryFor: Double = 0, alsoListing: Set<FileType> = []) async throws -> ID {
         let deadline = Double(Timestamp.now().seconds) + retryFor
         var delay: UInt64 = 1_000_000_000
         while true {
             do {
-                return try await acquireLockOnce(exclusive: exclusive)
+                return try await acquireLockOnce(exclusive: exclusive, alsoListing: alsoListing)
             } catch let error as LifeboatError where error.code == .locked && Double(Timestamp.now().seconds) < deadline {
                 try await Task.sleep(nanoseconds: delay)
                 delay = min(delay * 2, 30_000_000_000)
@@ -54,14 +57,14 @@ extension Repository {
         }
     }
 
-    private func acquireLockOnce(exclusive: Bool) async throws -> ID {
+    private func acquireLockOnce(exclusive: Bool, alsoListing: Set<FileType>) async throws -> ID {
         try await checkConflicts(exclusive: exclusive, ignoring: nil)
         let id = try await writeLock(exclusive: exclusive)
         // Two processes may have checked at the same moment: look again after a pause.
         // The pause is inside `do`: an interrupt during it must not leave the lock behind.
         do {
             try await Task.sleep(nanoseconds: 200_000_000)
-            try await checkConflicts(exclusive: exclusive, ignoring: id)
+            try await checkConflicts(exclusive: exclusive, ignoring: id, alsoListing: alsoListing)
         } catch {
             try? await backend.remove(FileHandle(.lock, id))
             throw error
@@ -75,8 +78,9 @@ extension Repository {
         return try await saveUnpacked(.lock, json: info.encoded())
     }
 
-    private func checkConflicts(exclusive: Bool, ignoring own: ID?) async throws {
-        for lock in try await locks() where lock.id != own {
+    private func checkConflicts(exclusive: Bool, ignoring own: ID?, alsoListing: Set<FileType> = []) async throws {
+        // Our own lock is skipped unread: we know what we wrote.
+        for lock in try await locks(except: own, alsoListing: alsoListing) {
             guard exclusive || lock.info.exclusive else { continue }
             let age = Timestamp.now().seconds - lock.info.time.seconds
             let what = lock.info.exclusive ? "an exclusive lock" : "a lock"
@@ -87,10 +91,10 @@ extension Repository {
     }
 
     /// Every lock file that can be read (unreadable ones are ignored, as restic 0.14 does).
-    public func locks() async throws -> [(id: ID, info: LockInfo)] {
+    public func locks(except skipped: ID? = nil, alsoListing: Set<FileType> = []) async throws -> [(id: ID, info: LockInfo)] {
         var out: [(id: ID, info: LockInfo)] = []
-        for entry in try await backend.list(.lock) {
-            guard let id = ID(hex: entry.name),
+        for entry in try await backend.list(.lock, alsoListing: alsoListing) {
+            guard let id = ID(hex: entry.name), id != skipped,
                   let json = try? await loadUnpacked(.lock, id: id),
                   let info = try? LockInfo(decoding: json) else { continue }
             out.append((id, info))

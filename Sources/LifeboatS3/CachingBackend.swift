@@ -112,6 +112,10 @@ public final class CachingBackend: TreeCachingBackend {
         return try await inner.size(handle)
     }
 
+    public func list(_ type: FileType, alsoListing: Set<FileType>) async throws -> [(name: String, size: Int)] {
+        try await inner.list(type, alsoListing: alsoListing)
+    }
+
     public func list(_ type: FileType) async throws -> [(name: String, size: Int)] {
         let listed = try await inner.list(type)
         if Self.cachedTypes.contains(type), let root = directory.withLock({ $0 }) {

@@ -18,6 +18,8 @@ public struct S3Backend: Backend {
     /// The config, fetched whole by `size(.config)` (a GET of ~150 bytes instead of a HEAD),
     /// so the `load(.config)` that follows costs no request.
     private let config = Locked<[UInt8]?>(nil)
+    /// Listings taken along with another (`list(_:alsoListing:)`), each for one later `list`.
+    let prefetched = Locked<[FileType: [(name: String, size: Int)]]>([:])
 
     public init(client: S3Client, spoolDirectory: String) {
         self.client = client
@@ -70,12 +72,14 @@ public struct S3Backend: Backend {
     // MARK: - Writing
 
     public func save(_ handle: FileHandle, data: [UInt8]) async throws {
+        forgetListing(handle.type)
         try await blockingIO { [self] in
             try put(handle, body: .bytes(data), sha256: SHA256.hash(data), md5: MD5.hash(data))
         }
     }
 
     public func save(_ handle: FileHandle, spooled: SpooledFile) async throws {
+        forgetListing(handle.type)
         try await blockingIO { [self] in
             // The spool file is ours from here on, uploaded or not.
             defer { unlink(spooled.path) }
@@ -163,35 +167,17 @@ public struct S3Backend: Backend {
     }
 
     public func list(_ type: FileType) async throws -> [(name: String, size: Int)] {
-        try await blockingIO { [self] in
+        if let listed = prefetched.withLock({ $0.removeValue(forKey: type) }) { return listed }
+        return try await blockingIO { [self] in
             let prefix = type == .config ? s3.key("config") : s3.key(type.rawValue) + "/"
-            var out: [(name: String, size: Int)] = []
-            var token: String?
-            repeat {
-                var query = [("list-type", "2"), ("prefix", prefix), ("max-keys", "1000")]
-                if let token { query.append(("continuation-token", token)) }
-                let response = try client.send(S3Client.Call("GET", key: nil, query: query))
-                guard let xml = XMLElement.parse(response.body), xml.name == "ListBucketResult" else {
-                    throw LifeboatError(.backend, "S3 list of \(prefix) in bucket \(s3.bucket) returned no ListBucketResult")
-                }
-                for entry in xml.all("Contents") {
-                    guard let key = entry["Key"], let size = entry["Size"].flatMap({ Int($0) }) else { continue }
-                    let name = String(key.split(separator: "/").last ?? "")
-                    if type == .config {
-                        if key == prefix { out.append(("config", size)) }
-                    } else if name.count == 64 && ID(hex: name) != nil {
-                        out.append((name, size))
-                    }
-                }
-                token = xml["IsTruncated"] == "true" ? xml["NextContinuationToken"] : nil
-            } while token != nil
-            return out
+            return names(try listKeys(prefix: prefix, startAfter: nil, until: nil), type: type)
         }
     }
 
     // MARK: - Deleting
 
     public func remove(_ handle: FileHandle) async throws {
+        forgetListing(handle.type)
         try await blockingIO { [self] in
             do {
                 _ = try client.send(S3Client.Call("DELETE", key: s3.key(handle.path)))
@@ -204,6 +190,7 @@ public struct S3Backend: Backend {
     /// Deletes up to 1000 files per request (DeleteObjects). Returns the files S3 refused to
     /// delete with their errors; files under Object Lock retention come back as `.retained`.
     public func remove(_ handles: [FileHandle]) async throws -> [(FileHandle, LifeboatError)] {
+        for type in Set(handles.map(\.type)) { forgetListing(type) }
         var failures: [(FileHandle, LifeboatError)] = []
         var start = 0
         while start < handles.count {

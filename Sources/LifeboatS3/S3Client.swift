@@ -102,7 +102,8 @@ public final class S3Client: Sendable {
     private func traceLine(_ call: Call, started: Timestamp, attempt: Int) {
         let end = Timestamp.now()
         let ms = Double(end.seconds - started.seconds) * 1000 + Double(end.nanoseconds - started.nanoseconds) / 1e6
-        let line = "s3 \(end.seconds % 1000).\(String(end.nanoseconds / 1_000_000)) \(call.method) \(describe(call)) "
+        let millis = String(end.nanoseconds / 1_000_000)
+        let line = "s3 \(end.seconds % 1000).\(String(repeating: "0", count: 3 - millis.count))\(millis) \(call.method) \(describe(call)) "
             + "\(call.body.count) B \(Int(ms)) ms attempt \(attempt)\n"
         var bytes = Array(line.utf8)
         _ = write(2, &bytes, bytes.count)

@@ -84,7 +84,7 @@ struct BackupCommand: AsyncParsableCommand {
             }
             let parentRef = parent
             let prepared = options
-            let summary = try await global.withRepository { repository in
+            let summary = try await global.withRepository(alsoListing: [.index, .snapshot]) { repository in
                 var options = prepared
                 if let parentRef {
                     options.parent = try SnapshotSelector(parsing: parentRef).resolve(in: try await repository.readableSnapshots().snapshots).id

@@ -83,11 +83,12 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Runs `body` with the repository locked (unless --no-lock).
-    func withRepository<T: Sendable>(exclusive: Bool = false, retryLock: Double = 0,
+    /// `alsoListing`: the file types `body` lists first (see `Repository.withLock`).
+    func withRepository<T: Sendable>(exclusive: Bool = false, retryLock: Double = 0, alsoListing: Set<FileType> = [],
                                      _ body: @escaping @Sendable (Repository) async throws -> T) async throws -> T {
         let repository = try await openRepository()
         if noLock { return try await body(repository) }
-        return try await repository.withLock(exclusive: exclusive, retryFor: retryLock) { try await body(repository) }
+        return try await repository.withLock(exclusive: exclusive, retryFor: retryLock, alsoListing: alsoListing) { try await body(repository) }
     }
 }
 

@@ -50,7 +50,7 @@ struct RestoreCommand: AsyncParsableCommand {
             options.dryRun = dryRun
             options.workers = max(2, global.workerCount)
             let prepared = options
-            let (id, summary) = try await global.withRepository { repository in
+            let (id, summary) = try await global.withRepository(alsoListing: [.index, .snapshot]) { repository in
                 let chosen = try await selection.select(snapshot, in: repository, output: output)
                 var options = prepared
                 options.subpath = chosen.subpath

@@ -78,6 +78,10 @@ public protocol Backend: Sendable {
     /// - Throws: `.notFound` if the file does not exist.
     func size(_ handle: FileHandle) async throws -> Int
     func list(_ type: FileType) async throws -> [(name: String, size: Int)]
+    /// Lists `type`; a backend where one request can also list the `alsoListing` types
+    /// (S3: one ranged LIST) keeps those for the next `list` of each, used once and dropped
+    /// when a file of that type is saved or removed meanwhile. Others just list `type`.
+    func list(_ type: FileType, alsoListing: Set<FileType>) async throws -> [(name: String, size: Int)]
     func remove(_ handle: FileHandle) async throws
 }
 
@@ -91,6 +95,10 @@ public protocol TreeCachingBackend: Backend {
 }
 
 extension Backend {
+    public func list(_ type: FileType, alsoListing: Set<FileType>) async throws -> [(name: String, size: Int)] {
+        try await list(type)
+    }
+
     public func withWholeFile<R>(_ handle: FileHandle, buffer: inout [UInt8],
                                  _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let count = try loadBlocking(handle, into: &buffer)
