@@ -35,22 +35,23 @@ public struct ID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Parses 64 ASCII hex digits in place, without allocating (index and tree decoding).
     public init?(hexBytes p: UnsafeRawBufferPointer) {
         guard p.count == 64 else { return nil }
-        func word(_ w: Int) -> UInt64? {
+        // Branch-free: every index and tree names thousands of IDs.
+        var invalid: UInt8 = 0
+        func word(_ w: Int) -> UInt64 {
             var v: UInt64 = 0
             for k in w * 16..<w * 16 + 16 {
                 let c = p[k]
-                let d: UInt8
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c &- UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c &- UInt8(ascii: "a") &+ 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c &- UInt8(ascii: "A") &+ 10
-                default: return nil
-                }
-                v = v << 4 | UInt64(d)
+                let digit = c &- UInt8(ascii: "0")
+                let letter = (c | 0x20) &- UInt8(ascii: "a")
+                let isDigit: UInt8 = digit < 10 ? 1 : 0
+                let isLetter: UInt8 = letter < 6 ? 1 : 0
+                invalid |= 1 &- (isDigit | isLetter)
+                v = v << 4 | UInt64(isDigit == 1 ? digit : letter &+ 10)
             }
             return v
         }
-        guard let w0 = word(0), let w1 = word(1), let w2 = word(2), let w3 = word(3) else { return nil }
+        let w0 = word(0), w1 = word(1), w2 = word(2), w3 = word(3)
+        guard invalid == 0 else { return nil }
         self.init(w0: w0, w1: w1, w2: w2, w3: w3)
     }
 

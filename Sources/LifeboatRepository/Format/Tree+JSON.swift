@@ -109,8 +109,10 @@ extension Node {
         var subtree: ID? = nil
         var error = ""
         if try json.takeNull() { throw LifeboatError(.corrupt, "cannot decode tree: a node is null") }
-        try json.object("tree node") { json, key in
-            switch GoJSON.fold(key) {
+        // Keys are matched as written first; only an unknown key is case-folded and tried
+        // again (Go's matching), which keeps the common path free of folding.
+        func field(_ key: String, _ json: inout JSONPullParser) throws -> Bool {
+            switch key {
             case "name": name = try GoQuote.unquote(json.goString("node name"))
             case "type": typeName = try json.goString("node type")
             case "mode": mode = try json.goUInt32("node mode")
@@ -129,7 +131,7 @@ extension Node {
             case "linktarget_raw": linkTargetRaw = try json.takeNull() ? nil : try json.goBase64("node linktarget_raw")
             case "extended_attributes":
                 attributes = []
-                if try json.takeNull() { return }
+                if try json.takeNull() { return true }
                 try json.array("node extended_attributes") { json in
                     var attribute = ExtendedAttribute(name: "", value: [])
                     if try json.takeNull() { attributes.append(attribute); return }
@@ -144,14 +146,20 @@ extension Node {
                 }
             case "device": device = try json.goUnsigned("node device")
             case "content":
-                if try json.takeNull() { content = nil; return }
+                if try json.takeNull() { content = nil; return true }
                 var ids: [ID] = []
                 try json.array("node content") { ids.append(try $0.id("node content")) }
                 content = ids
             case "subtree": subtree = try json.takeNull() ? nil : try json.id("node subtree")
             case "error": error = try json.goString("node error")
-            default: try json.skip()
+            default: return false
             }
+            return true
+        }
+        try json.object("tree node") { json, key in
+            guard try !field(key, &json) else { return }
+            let folded = GoJSON.fold(key)
+            if try folded == key || !field(folded, &json) { try json.skip() }
         }
         guard let kind = Kind(rawValue: typeName) else {
             throw LifeboatError(.corrupt, "tree node \"\(String(decoding: name, as: UTF8.self))\" has unknown type \"\(typeName)\"")
