@@ -66,6 +66,9 @@ public struct Checker: Sendable {
         var indexed: [ID: IndexFile.Pack] = [:]
         let indexIDs = try await repository.backend.list(.index).compactMap { ID(hex: $0.name) }
         let repository = self.repository
+        // Listed after the index names, so every pack they name is already stored; read
+        // while the index files load.
+        async let packListing = repository.backend.list(.pack)
         let indexFiles = try await concurrentMap(indexIDs, limit: 8) { id -> Result<IndexFile, LifeboatError> in
             do { return .success(try await repository.loadIndexFile(id)) }
             catch let error as LifeboatError { return .failure(error) }
@@ -85,7 +88,7 @@ public struct Checker: Sendable {
             }
         }
 
-        let stored = Dictionary(try await repository.backend.list(.pack).compactMap { e in ID(hex: e.name).map { ($0, e.size) } },
+        let stored = Dictionary(try await packListing.compactMap { e in ID(hex: e.name).map { ($0, e.size) } },
                                 uniquingKeysWith: { a, _ in a })
         report.packs = stored.count
         for (id, pack) in indexed {
