@@ -26,7 +26,7 @@ extension BackupWalk {
         // extra read that would return 0.
         batch!.buffer.reserve(start + expected + 1)
         let count = try batch!.buffer.bytes.withUnsafeMutableBytes { raw in
-            try reader.readOnce(into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + expected + 1]))
+            try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + expected + 1]), stopAtShortRead: true)
         }
         if count >= smallFileLimit || count > expected { return nil }
         if count > 0 {

@@ -36,9 +36,12 @@ public final class FileReader {
 
     /// Fills `buffer` as far as the file allows; fewer bytes than its size means end of
     /// file. Wraps `read`, retrying `EINTR`.
+    /// - Parameter stopAtShortRead: take the first short read as the end (true for a
+    ///   regular file): callers that know the size ask for one byte more and save the read
+    ///   that would return 0.
     /// - Returns: the number of bytes read, 0 at end of file.
     /// - Throws: `.io` naming the path.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer, stopAtShortRead: Bool = false) throws -> Int {
         guard fd >= 0 else { throw LifeboatError(.internalError, "read \(path.display) after close") }
         var total = 0
         while total < buffer.count {
@@ -46,22 +49,7 @@ public final class FileReader {
             guard count >= 0 else { throw LifeboatError.posix("read", path.display, errno: code) }
             if count == 0 { break }
             total += count
-        }
-        return total
-    }
-
-    /// Fills `buffer` as far as the file allows, stopping at the first short read (for a
-    /// regular file, the end): callers that know the size ask for one byte more.
-    /// - Returns: the number of bytes read.
-    /// - Throws: `.io` naming the path.
-    public func readOnce(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard fd >= 0 else { throw LifeboatError(.internalError, "read \(path.display) after close") }
-        var total = 0
-        while total < buffer.count {
-            let (count, code) = retryingEINTR { Glibc.read(fd, buffer.baseAddress! + total, buffer.count - total) }
-            guard count >= 0 else { throw LifeboatError.posix("read", path.display, errno: code) }
-            total += count
-            if count == 0 || total < buffer.count { break }
+            if stopAtShortRead && total < buffer.count { break }
         }
         return total
     }

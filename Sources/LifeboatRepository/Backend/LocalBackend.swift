@@ -90,11 +90,8 @@ public struct LocalBackend: Backend {
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
-    public func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
-        try await blockingIO { [self] in try loadBlocking(handle, offset: offset, length: length) }
-    }
-
-    public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
+    /// - Throws: `.notFound` if the file (or a directory above it) does not exist.
+    private func openForReading(_ handle: FileHandle) throws -> (fd: Int32, path: String) {
         let path = fullPath(handle)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -103,6 +100,15 @@ public struct LocalBackend: Backend {
             if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
             throw LifeboatError.posix("cannot open", path, errno: code)
         }
+        return (fd, path)
+    }
+
+    public func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
+        try await blockingIO { [self] in try loadBlocking(handle, offset: offset, length: length) }
+    }
+
+    public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
+        let (fd, path) = try openForReading(handle)
         defer { close(fd) }
         if let length {
             return try readRange(fd, offset: offset, length: length, path: path)
@@ -113,13 +119,7 @@ public struct LocalBackend: Backend {
     }
 
     public func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int {
-        let path = fullPath(handle)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
-            throw LifeboatError.posix("cannot open", path, errno: code)
-        }
+        let (fd, path) = try openForReading(handle)
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw LifeboatError.posix("cannot stat", path, errno: errno) }
@@ -138,13 +138,7 @@ public struct LocalBackend: Backend {
     /// place (a file that cannot be mapped is read as usual).
     public func withWholeFile<R>(_ handle: FileHandle, buffer: inout [UInt8],
                                  _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let path = fullPath(handle)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { throw LifeboatError(.notFound, "\(handle) does not exist in the repository") }
-            throw LifeboatError.posix("cannot open", path, errno: code)
-        }
+        let (fd, path) = try openForReading(handle)
         var st = stat()
         guard fstat(fd, &st) == 0 else { close(fd); throw LifeboatError.posix("cannot stat", path, errno: errno) }
         let length = Int(st.st_size)
