@@ -266,14 +266,17 @@ class Handler(BaseHTTPRequestHandler):
         out.append("</ListBucketResult>")
         self.reply(200, xml("".join(out)))
 
-    def do_DELETE(self):
-        bucket, key, _ = self.target()
+    def remove_object(self, bucket, key):
         path = self.object_path(bucket, key)
         if path:
             try:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+
+    def do_DELETE(self):
+        bucket, key, _ = self.target()
+        self.remove_object(bucket, key)
         self.reply(204)
 
     def do_POST(self):
@@ -284,12 +287,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(501, "NotImplemented", "only POST ?delete")
         for key in re.findall(r"<Key>(.*?)</Key>", body, re.S):
             key = key.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
-            path = self.object_path(bucket, key)
-            if path:
-                try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
+            self.remove_object(bucket, key)
         self.reply(200, xml("<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"></DeleteResult>"))
 
 
