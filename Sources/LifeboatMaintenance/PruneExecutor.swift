@@ -1,4 +1,4 @@
-public import LifeboatCore
+import LifeboatCore
 public import LifeboatRepository
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +38,6 @@ public struct PruneExecutor: Sendable {
 
     public func execute(_ plan: PrunePlan, progress: (@Sendable (String) -> Void)? = nil) async throws -> PruneResult {
         var result = PruneResult()
-        let backend = repository.backend
         var newPacks: [IndexFile.Pack] = []
         if !plan.repack.isEmpty {
             progress?("repacking \(plan.repack.count) packs")
@@ -65,7 +64,6 @@ public struct PruneExecutor: Sendable {
             _ = try await repository.saveUnpacked(.index, json: IndexFile(supersedes: i == 0 ? plan.indexFiles : [], packs: batch).encoded())
         }
         result.indexFilesWritten = files.count
-        try await pause()
 
         progress?("removing old index files")
         let oldIndex = try await removeAll(plan.indexFiles.map { (FileHandle(.index, $0), 0) }, into: &result)
@@ -160,11 +158,11 @@ public struct PruneExecutor: Sendable {
                                             // Verified: compressed blobs move as they are; the rest
                                             // are compressed now (format 2).
                                             if blob.uncompressedLength != 0 || repository.version < 2 {
-                                                try writer.value.saveSealed(blob.type, id: blob.id, sealed: sealed,
-                                                                            uncompressedLength: blob.uncompressedLength,
-                                                                            plaintextLength: plain.count)
+                                                _ = try writer.value.saveSealed(blob.type, id: blob.id, sealed: sealed,
+                                                                                uncompressedLength: blob.uncompressedLength,
+                                                                                plaintextLength: plain.count)
                                             } else {
-                                                try writer.value.save(blob.type, id: blob.id, plaintext: plain)
+                                                _ = try writer.value.save(blob.type, id: blob.id, plaintext: plain)
                                             }
                                         }
                                     }

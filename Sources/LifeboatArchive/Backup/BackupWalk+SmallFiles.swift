@@ -28,7 +28,7 @@ extension BackupWalk {
         let count = try batch!.buffer.bytes.withUnsafeMutableBytes { raw in
             try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + expected + 1]), stopAtShortRead: true)
         }
-        if count >= smallFileLimit || count > expected { return nil }
+        if count > expected { return nil }
         if count > 0 {
             batch!.parts.append(nextPart(of: content, directory: directory, start: start, length: count))
             batch!.buffer.length += count

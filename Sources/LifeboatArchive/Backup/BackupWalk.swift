@@ -318,14 +318,16 @@ final class BackupWalk: @unchecked Sendable {
             let reader = try FileReader(path: path, checkType: !isSmall)
             defer { reader.close() }
             progress?.update { $0.currentPath = path.display }
-            var small: UInt64?
-            if isSmall {
-                small = try addSmallFile(reader, expected: Int(status.size), content: content, directory: build)
-                if small == nil { try reader.rewind() }
+            let read: UInt64
+            if isSmall, let small = try addSmallFile(reader, expected: Int(status.size), content: content, directory: build) {
+                read = small
+                summary.bytesRead += read
+                progress?.update { $0.bytesDone += read }
+            } else {
+                if isSmall { try reader.rewind() }  // it grew: read it again, chunked
+                submitBatch()  // the chunking path needs two buffers of the pool
+                read = try chunk(from: { try reader.read(into: $0) }, into: content, directory: build)
             }
-            if small == nil { submitBatch() }  // the chunking path needs two buffers of the pool
-            let read = try small ?? chunk(from: { try reader.read(into: $0) }, into: content, directory: build)
-            if small != nil { summary.bytesRead += read; progress?.update { $0.bytesDone += read } }
             let after = try reader.fstat()
             guard after.isRegular, after.inode == status.inode, after.device == status.device else {
                 // Replaced by something else between lstat and open: what was read is not this file.

@@ -88,13 +88,11 @@ public struct Restorer: Sendable {
 
         var summary = RestoreSummary()
         let target = options.dryRun ? nil : try RestoreTarget(root: RawPath(options.target))
-        let owner = geteuid() == 0
+        let owner = RestoreFile.isRoot
         var created = Set<Int>()  // directories already made on disk
-        // A missing or empty target holds nothing to overwrite (and later batches only find
-        // what earlier ones wrote): then no item needs looking up.
-        let targetRoot = RawPath(options.target)
-        let mustCheckConflicts = !options.overwrite && (try? FileStatus.lstat(targetRoot)) != nil
-            && (try? Directory.entries(of: targetRoot).isEmpty) != true
+        // An empty target holds nothing to overwrite (and later batches only find what
+        // earlier ones wrote): then no item needs looking up.
+        let mustCheckConflicts = !options.overwrite && (try? Directory.entries(of: RawPath(options.target)).isEmpty) != true
         var warnings: [String] = []
         let plan = try await planner.run(tree: treeID, snapshotPrefix: options.subpath) { plan in
             for item in plan.items {

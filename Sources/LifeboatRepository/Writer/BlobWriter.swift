@@ -40,8 +40,7 @@ public final class BlobWriter {
             saver.account(type, plaintextBytes: plaintext.count, storedBytes: stored)
             return true
         }
-        let packer = try packers[type] ?? Packer(type: type, spoolDirectory: saver.repository.backend.spoolDirectory)
-        packers[type] = packer
+        let packer = try openPacker(type)
         let start = packer.size
         try sealer.begin().withUnsafeBytes { try packer.write($0) }
         if compress {
@@ -64,12 +63,8 @@ public final class BlobWriter {
             }
         }
         try sealer.finish().withUnsafeBytes { try packer.write($0) }
-        packer.endBlob(id: id, start: start, uncompressedLength: compress ? UInt32(plaintext.count) : 0)
-        saver.account(type, plaintextBytes: plaintext.count, storedBytes: packer.size - start)
-        if packer.size >= saver.packSize {
-            packers[type] = nil
-            try saver.enqueue(packer.finish(cipher: headerCipher))
-        }
+        try endBlob(packer, type, id: id, start: start, uncompressedLength: compress ? UInt32(plaintext.count) : 0,
+                    plaintextLength: plaintext.count)
         return true
     }
 
@@ -83,17 +78,29 @@ public final class BlobWriter {
             saver.account(type, plaintextBytes: plaintextLength, storedBytes: sealed.count)
             return true
         }
-        let packer = try packers[type] ?? Packer(type: type, spoolDirectory: saver.repository.backend.spoolDirectory)
-        packers[type] = packer
+        let packer = try openPacker(type)
         let start = packer.size
         try packer.write(sealed)
+        try endBlob(packer, type, id: id, start: start, uncompressedLength: uncompressedLength, plaintextLength: plaintextLength)
+        return true
+    }
+
+    /// The open pack for `type`, started if there is none.
+    private func openPacker(_ type: BlobType) throws -> Packer {
+        let packer = try packers[type] ?? Packer(type: type, spoolDirectory: saver.repository.backend.spoolDirectory)
+        packers[type] = packer
+        return packer
+    }
+
+    /// Records the blob just written from `start`; hands the pack on once it is full.
+    private func endBlob(_ packer: Packer, _ type: BlobType, id: ID, start: Int, uncompressedLength: UInt32,
+                         plaintextLength: Int) throws {
         packer.endBlob(id: id, start: start, uncompressedLength: uncompressedLength)
-        saver.account(type, plaintextBytes: plaintextLength, storedBytes: sealed.count)
+        saver.account(type, plaintextBytes: plaintextLength, storedBytes: packer.size - start)
         if packer.size >= saver.packSize {
             packers[type] = nil
             try saver.enqueue(packer.finish(cipher: headerCipher))
         }
-        return true
     }
 
     /// Finishes the open packs and hands them to the uploader.
