@@ -29,13 +29,15 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // __builtin_prefetch for the index's batched lookups (header only).
+        .systemLibrary(name: "CPrefetch"),
 
         // IDs, crypto, compression, chunking, JSON: no file or network I/O.
         .target(name: "LifeboatCore", dependencies: ["CZstd", "COpenSSL"], swiftSettings: strict),
         // HTTP(S) over libcurl: pooled connections, TLS options, streamed bodies.
         .target(name: "LifeboatHTTP", dependencies: ["LifeboatCore", "CCurl"], swiftSettings: strict),
         // The restic v2 format, backends, and the repository (index, packer, blob store).
-        .target(name: "LifeboatRepository", dependencies: ["LifeboatCore"], swiftSettings: strict),
+        .target(name: "LifeboatRepository", dependencies: ["LifeboatCore", "CPrefetch"], swiftSettings: strict),
         // File-tree backup and restore.
         .target(name: "LifeboatArchive", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
         // Retention policies, holds, prune, repair: repository maintenance.

@@ -24,9 +24,10 @@ import LifeboatCore
 
     @Test func batchedLookupsAgreeWithSingleOnes() {
         let index = makeIndex(5_000)
-        // Hits, misses, and IDs present only as the other blob type, in counts that are and
-        // are not multiples of the group size.
-        for count in [0, 1, 7, 8, 9, 63, 200] {
+        // Hits, misses, and IDs present only as the other blob type, in counts below, at and
+        // above the prefetch distance.
+        let distance = MasterIndex.prefetchDistance
+        for count in [0, 1, 7, distance - 1, distance, distance + 1, 63, 200] {
             let ids = (0..<count).map { Self.id(($0 * 37) % 7_000) }
             for type in [BlobType.data, .tree] {
                 var batched: [Int?] = []

@@ -1,4 +1,5 @@
 public import LifeboatCore
+import CPrefetch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -110,47 +111,45 @@ public struct MasterIndex: Sendable {
         return all
     }
 
-    /// Looks up many blobs, calling `body(i, slot)` for each in order. Lookups go in groups of
-    /// eight whose home slots are read first: the eight cache misses then overlap instead of
-    /// following one another, which is where a large table's lookup time goes.
+    /// Looks up many blobs, calling `body(i, slot)` for each in order. A large table misses
+    /// the cache on nearly every lookup, so the home slots of the lookups `prefetchDistance`
+    /// ahead are prefetched: a prefetch retires at once, and about that many misses are then
+    /// in flight instead of one after another.
     func forEachPosition(of ids: UnsafeBufferPointer<ID>, type: BlobType, _ body: (Int, Int?) -> Void) {
         guard !table.isEmpty else {
             for i in ids.indices { body(i, nil) }
             return
         }
         let wantTree = type == .tree
-        let group = 8
+        let distance = Self.prefetchDistance
         table.withUnsafeBufferPointer { t in
-            var homes = (0, 0, 0, 0, 0, 0, 0, 0)
-            var start = 0
-            while start < ids.count {
-                let n = min(group, ids.count - start)
-                withUnsafeMutableBytes(of: &homes) { raw in
-                    let slots = raw.bindMemory(to: Int.self)
-                    // Independent loads: the CPU issues them together.
-                    var touch: UInt32 = 0
-                    for k in 0..<n {
-                        slots[k] = home(ids[start + k])
-                        touch &+= t[slots[k]].packAndType
-                    }
-                    blackHoleTouch(touch)
-                    for k in 0..<n {
-                        let blob = ids[start + k]
-                        var slot = slots[k]
-                        var found: Int?
-                        while true {
-                            let e = t[slot]
-                            if e.packAndType == Self.empty { break }
-                            if e.id == blob && (e.packAndType & Self.treeBit != 0) == wantTree { found = slot; break }
-                            slot = slot + 1 == t.count ? 0 : slot + 1
-                        }
-                        body(start + k, found)
-                    }
+            let base = UnsafeRawPointer(t.baseAddress!)
+            // A 48-byte entry can straddle two cache lines: fetch both.
+            @inline(__always) func prefetch(_ slot: Int) {
+                let entry = base + slot * MemoryLayout<Entry>.stride
+                lifeboat_prefetch(entry)
+                lifeboat_prefetch(entry + (MemoryLayout<Entry>.stride - 1))
+            }
+            for k in 0..<min(distance, ids.count) { prefetch(home(ids[k])) }
+            for i in ids.indices {
+                if i + distance < ids.count { prefetch(home(ids[i + distance])) }
+                let blob = ids[i]
+                var slot = home(blob)
+                var found: Int?
+                while true {
+                    let e = t[slot]
+                    if e.packAndType == Self.empty { break }
+                    if e.id == blob && (e.packAndType & Self.treeBit != 0) == wantTree { found = slot; break }
+                    slot = slot + 1 == t.count ? 0 : slot + 1
                 }
-                start += n
+                body(i, found)
             }
         }
     }
+
+    /// How many lookups ahead `forEachPosition` prefetches: enough to keep the core's
+    /// outstanding-miss slots busy (measured on 10 M blobs: see docs/performance.md).
+    static let prefetchDistance = 16
 
     public func lookup(_ blob: ID, type: BlobType) -> BlobLocation? {
         guard let i = position(of: blob, type: type) else { return nil }
@@ -221,9 +220,6 @@ public struct MasterIndex: Sendable {
         for e in old where e.packAndType != Self.empty { insert(e) }
     }
 }
-
-/// Keeps the touching loads of `forEachPosition` from being optimized away.
-@inline(never) private func blackHoleTouch(_ value: UInt32) {}
 
 /// Asks for transparent huge pages on a large table before it is first touched: random
 /// lookups in a table of hundreds of MiB otherwise miss the TLB on almost every probe.
