@@ -58,12 +58,18 @@ public struct Checker: Sendable {
 
     public init(repository: Repository) { self.repository = repository }
 
-    public func check(_ options: CheckOptions) async throws -> CheckReport {
-        var report = CheckReport()
+    /// What `check` reads before it verifies anything: the snapshot, index and pack listings
+    /// and the index files. Read-only, so it can run while the lock is being confirmed.
+    public struct Listing: Sendable {
+        let snapshotNames: [String]
+        let indexIDs: [ID]
+        let indexFiles: [Result<IndexFile, LifeboatError>]
+        let packs: [(name: String, size: Int)]
+    }
+
+    public func list() async throws -> Listing {
         // Snapshots before the index: a snapshot written meanwhile names blobs of a newer index.
         let snapshotNames = try await repository.backend.list(.snapshot).map(\.name)
-        var index = MasterIndex()
-        var indexed: [ID: IndexFile.Pack] = [:]
         let indexIDs = try await repository.backend.list(.index).compactMap { ID(hex: $0.name) }
         let repository = self.repository
         // Listed after the index names, so every pack they name is already stored; read
@@ -73,7 +79,20 @@ public struct Checker: Sendable {
             do { return .success(try await repository.loadIndexFile(id)) }
             catch let error as LifeboatError { return .failure(error) }
         }
-        for (id, loaded) in zip(indexIDs, indexFiles) {
+        return Listing(snapshotNames: snapshotNames, indexIDs: indexIDs, indexFiles: indexFiles, packs: try await packListing)
+    }
+
+    public func check(_ options: CheckOptions) async throws -> CheckReport {
+        try await check(options, listing: try await list())
+    }
+
+    public func check(_ options: CheckOptions, listing: Listing) async throws -> CheckReport {
+        var report = CheckReport()
+        let snapshotNames = listing.snapshotNames
+        var index = MasterIndex()
+        var indexed: [ID: IndexFile.Pack] = [:]
+        let repository = self.repository
+        for (id, loaded) in zip(listing.indexIDs, listing.indexFiles) {
             do {
                 let file = try loaded.get()
                 index.add(file)
@@ -88,7 +107,7 @@ public struct Checker: Sendable {
             }
         }
 
-        let stored = Dictionary(try await packListing.compactMap { e in ID(hex: e.name).map { ($0, e.size) } },
+        let stored = Dictionary(listing.packs.compactMap { e in ID(hex: e.name).map { ($0, e.size) } },
                                 uniquingKeysWith: { a, _ in a })
         report.packs = stored.count
         for (id, pack) in indexed {
@@ -300,10 +319,14 @@ struct TreeDamageWalker {
         self.repository = repository; self.index = index; self.badPacks = badPacks; self.damagedBlobs = damagedBlobs
     }
 
+    private static let missing = "is missing (not in any index)"
+
     /// Why a blob cannot be read, or nil if an intact copy exists.
     func trouble(_ id: ID, _ type: BlobType) -> String? {
+        // The common case, without collecting every copy's location.
+        if badPacks.isEmpty && damagedBlobs.isEmpty { return index.contains(id, type: type) ? nil : Self.missing }
         let copies = index.lookupAll(id, type: type)
-        if copies.isEmpty { return "is missing (not in any index)" }
+        if copies.isEmpty { return Self.missing }
         let good = copies.filter { !badPacks.contains($0.pack) }
         if good.isEmpty { return "is lost (pack \(copies[0].pack.short) is missing or truncated)" }
         if let where_ = damagedBlobs[BlobKeyPair(id: id, type: type)], good.allSatisfy({ "pack \($0.pack.short)" == where_ }) {

@@ -18,7 +18,18 @@ extension Repository {
     ///   a remote backend may list them with the lock check, in one request, once locked.
     public func withLock<T: Sendable>(exclusive: Bool, retryFor: Double = 0, alsoListing: Set<FileType> = [],
                                       _ body: @Sendable () async throws -> T) async throws -> T {
-        var lockID = try await acquireLock(exclusive: exclusive, retryFor: retryFor, alsoListing: alsoListing)
+        try await withLock(exclusive: exclusive, retryFor: retryFor, alsoListing: alsoListing, prepare: {}) { () in try await body() }
+    }
+
+    /// `withLock` with a read-only first step: `prepare` runs while the lock waits out its
+    /// pause (see `acquireLockOnce`), so reading the index or listing snapshots costs no
+    /// extra time; it is cancelled and its result dropped if the lock is refused. It must
+    /// only read: nothing may be written before the lock is confirmed.
+    public func withLock<P: Sendable, T: Sendable>(exclusive: Bool, retryFor: Double = 0, alsoListing: Set<FileType> = [],
+                                                   prepare: @escaping @Sendable () async throws -> P,
+                                                   _ body: @Sendable (P) async throws -> T) async throws -> T {
+        let acquired = try await acquireLock(exclusive: exclusive, retryFor: retryFor, alsoListing: alsoListing, prepare: prepare)
+        var lockID = acquired.id
         let holder = LockHolder(id: lockID)
         do {
             let result = try await withThrowingTaskGroup(of: T?.self) { group in
@@ -31,7 +42,7 @@ extension Repository {
                         try? await self.backend.remove(FileHandle(.lock, old))
                     }
                 }
-                let value = try await body()
+                let value = try await body(acquired.prepared)
                 group.cancelAll()
                 return value
             }
@@ -44,12 +55,13 @@ extension Repository {
         }
     }
 
-    func acquireLock(exclusive: Bool, retryFor: Double = 0, alsoListing: Set<FileType> = []) async throws -> ID {
+    private func acquireLock<P: Sendable>(exclusive: Bool, retryFor: Double, alsoListing: Set<FileType>,
+                                          prepare: @escaping @Sendable () async throws -> P) async throws -> (id: ID, prepared: P) {
         let deadline = Double(Timestamp.now().seconds) + retryFor
         var delay: UInt64 = 1_000_000_000
         while true {
             do {
-                return try await acquireLockOnce(exclusive: exclusive, alsoListing: alsoListing)
+                return try await acquireLockOnce(exclusive: exclusive, alsoListing: alsoListing, prepare: prepare)
             } catch let error as LifeboatError where error.code == .locked && Double(Timestamp.now().seconds) < deadline {
                 try await Task.sleep(nanoseconds: delay)
                 delay = min(delay * 2, 30_000_000_000)
@@ -57,19 +69,22 @@ extension Repository {
         }
     }
 
-    private func acquireLockOnce(exclusive: Bool, alsoListing: Set<FileType>) async throws -> ID {
+    private func acquireLockOnce<P: Sendable>(exclusive: Bool, alsoListing: Set<FileType>,
+                                              prepare: @escaping @Sendable () async throws -> P) async throws -> (id: ID, prepared: P) {
         try await checkConflicts(exclusive: exclusive, ignoring: nil)
         let id = try await writeLock(exclusive: exclusive)
         // Two processes may have checked at the same moment: look again after a pause.
         // The pause is inside `do`: an interrupt during it must not leave the lock behind.
+        // `prepare` reads meanwhile; leaving this scope early cancels it.
         do {
+            async let prepared = prepare()
             try await Task.sleep(nanoseconds: 200_000_000)
             try await checkConflicts(exclusive: exclusive, ignoring: id, alsoListing: alsoListing)
+            return (id, try await prepared)
         } catch {
             try? await backend.remove(FileHandle(.lock, id))
             throw error
         }
-        return id
     }
 
     private func writeLock(exclusive: Bool) async throws -> ID {

@@ -215,6 +215,12 @@ public final class Repository: Sendable {
         return index
     }
 
+    /// The index, loaded as the first step of a locked command (`withLock(prepare:)`), or
+    /// nil where listing first would cost a request the lock check saves (S3).
+    public func loadIndexEarly() async throws -> MasterIndex? {
+        backend.combinesListings ? nil : try await loadIndex()
+    }
+
     // MARK: - Blobs
 
     /// Loads one blob, verifying its MAC and hash.

@@ -28,6 +28,7 @@ public final class CachingBackend: TreeCachingBackend {
 
     public var location: String { inner.location }
     public var connections: Int { inner.connections }
+    public var combinesListings: Bool { inner.combinesListings }
     public var spoolDirectory: String { inner.spoolDirectory }
 
     /// Starts caching under `<base>/<repositoryID>`; a directory that cannot be made leaves

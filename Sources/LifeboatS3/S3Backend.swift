@@ -14,6 +14,7 @@ public struct S3Backend: Backend {
     public let client: S3Client
     public var location: String { client.location.display }
     public var connections: Int { client.options.connections }
+    public var combinesListings: Bool { true }
     public let spoolDirectory: String
     /// The config, fetched whole by `size(.config)` (a GET of ~150 bytes instead of a HEAD),
     /// so the `load(.config)` that follows costs no request.

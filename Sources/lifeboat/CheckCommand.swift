@@ -27,7 +27,9 @@ struct CheckCommand: AsyncParsableCommand {
             }
             let final = options
             output.info("checking repository")
-            let report = try await global.withRepository { repository in try await Checker(repository: repository).check(final) }
+            let report = try await global.withRepository(prepare: { try await Checker(repository: $0).list() }) { repository, listing in
+                try await Checker(repository: repository).check(final, listing: listing)
+            }
             if output.json {
                 output.emit(.object([
                     ("message_type", .string("summary")), ("errors", .int(Int64(report.errors))),

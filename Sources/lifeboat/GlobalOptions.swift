@@ -86,9 +86,19 @@ struct GlobalOptions: ParsableArguments {
     /// `alsoListing`: the file types `body` lists first (see `Repository.withLock`).
     func withRepository<T: Sendable>(exclusive: Bool = false, retryLock: Double = 0, alsoListing: Set<FileType> = [],
                                      _ body: @escaping @Sendable (Repository) async throws -> T) async throws -> T {
+        try await withRepository(exclusive: exclusive, retryLock: retryLock, alsoListing: alsoListing,
+                                 prepare: { _ in }) { repository, _ in try await body(repository) }
+    }
+
+    /// `withRepository` whose read-only first step `prepare` (loading the index, listing)
+    /// runs during the lock's pause (see `Repository.withLock(prepare:)`).
+    func withRepository<P: Sendable, T: Sendable>(exclusive: Bool = false, retryLock: Double = 0, alsoListing: Set<FileType> = [],
+                                                  prepare: @escaping @Sendable (Repository) async throws -> P,
+                                                  _ body: @escaping @Sendable (Repository, P) async throws -> T) async throws -> T {
         let repository = try await openRepository()
-        if noLock { return try await body(repository) }
-        return try await repository.withLock(exclusive: exclusive, retryFor: retryLock, alsoListing: alsoListing) { try await body(repository) }
+        if noLock { return try await body(repository, try await prepare(repository)) }
+        return try await repository.withLock(exclusive: exclusive, retryFor: retryLock, alsoListing: alsoListing,
+                                             prepare: { try await prepare(repository) }) { try await body(repository, $0) }
     }
 }
 

@@ -50,11 +50,13 @@ struct RestoreCommand: AsyncParsableCommand {
             options.dryRun = dryRun
             options.workers = max(2, global.workerCount)
             let prepared = options
-            let (id, summary) = try await global.withRepository(alsoListing: [.index, .snapshot]) { repository in
+            let (id, summary) = try await global.withRepository(alsoListing: [.index, .snapshot],
+                                                                prepare: { try await $0.loadIndexEarly() }) { repository, early in
                 let chosen = try await selection.select(snapshot, in: repository, output: output)
                 var options = prepared
                 options.subpath = chosen.subpath
-                let index = try await repository.loadIndex()
+                let index: MasterIndex
+                if let early { index = early } else { index = try await repository.loadIndex() }
                 let progress = RestoreProgress()
                 let final = options
                 if !output.json { output.info("restoring snapshot \(chosen.id.short) of \(chosen.snapshot.paths.joined(separator: ", ")) at \(chosen.snapshot.time.utcDisplay) to \(target)") }

@@ -54,6 +54,9 @@ public protocol Backend: Sendable {
     var location: String { get }
     /// How many requests may usefully run at once.
     var connections: Int { get }
+    /// Whether `list(_:alsoListing:)` lists several types in one request (S3): then the
+    /// lock check is the cheapest moment to list, and nothing should list before it.
+    var combinesListings: Bool { get }
     /// A local directory for spool files that `save(_:spooled:)` can consume cheaply.
     var spoolDirectory: String { get }
 
@@ -95,6 +98,8 @@ public protocol TreeCachingBackend: Backend {
 }
 
 extension Backend {
+    public var combinesListings: Bool { false }
+
     public func list(_ type: FileType, alsoListing: Set<FileType>) async throws -> [(name: String, size: Int)] {
         try await list(type)
     }
