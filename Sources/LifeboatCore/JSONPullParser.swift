@@ -47,6 +47,38 @@ public struct JSONPullParser {
         }
     }
 
+    /// `object` for hot paths: `member` gets each key's UTF-8 bytes, which stay valid only
+    /// during the call; a key without escapes (the usual case) is never copied into a String.
+    public mutating func object(_ what: @autoclosure () -> String,
+                                rawKeys member: (inout JSONPullParser, UnsafeRawBufferPointer) throws -> Void) throws {
+        guard peek() == UInt8(ascii: "{") else { throw parser.fail("\(what()) must be an object") }
+        parser.i += 1
+        if peek() == UInt8(ascii: "}") { parser.i += 1; return }
+        let p = parser.p
+        while true {
+            guard peek() == UInt8(ascii: "\"") else { throw parser.fail("expected a string key") }
+            let start = parser.i + 1
+            var end = start
+            while end < p.count, p[end] != UInt8(ascii: "\""), p[end] != UInt8(ascii: "\\"), p[end] >= 0x20 { end += 1 }
+            if end < p.count, p[end] == UInt8(ascii: "\"") {
+                parser.i = end + 1
+                guard peek() == UInt8(ascii: ":") else { throw parser.fail("expected ':' after object key") }
+                parser.i += 1
+                try member(&self, UnsafeRawBufferPointer(rebasing: p[start..<end]))
+            } else {
+                var key = try parser.parseString()
+                guard peek() == UInt8(ascii: ":") else { throw parser.fail("expected ':' after object key") }
+                parser.i += 1
+                try key.withUTF8 { try member(&self, UnsafeRawBufferPointer($0)) }
+            }
+            switch peek() {
+            case UInt8(ascii: ","): parser.i += 1
+            case UInt8(ascii: "}"): parser.i += 1; return
+            default: throw parser.fail("expected ',' or '}' in object")
+            }
+        }
+    }
+
     /// Walks an array; `element` is called once per element and must consume it.
     public mutating func array(_ what: @autoclosure () -> String, _ element: (inout JSONPullParser) throws -> Void) throws {
         guard peek() == UInt8(ascii: "[") else { throw parser.fail("\(what()) must be an array") }
@@ -104,6 +136,21 @@ public struct JSONPullParser {
     public mutating func unsigned(_ what: @autoclosure () -> String) throws -> UInt64 {
         guard let first = peek(), first == UInt8(ascii: "-") || first &- UInt8(ascii: "0") < 10 else {
             throw parser.fail("\(what()) must be a number")
+        }
+        // Fast path: up to 19 plain digits (no overflow), no leading zero, no fraction or
+        // exponent; anything else takes the general number parser.
+        let p = parser.p, start = parser.i
+        var end = start, plain: UInt64 = 0
+        while end < p.count, end - start < 19, p[end] &- UInt8(ascii: "0") < 10 {
+            plain = plain &* 10 &+ UInt64(p[end] &- UInt8(ascii: "0"))
+            end += 1
+        }
+        if end > start, end < p.count, first != UInt8(ascii: "0") || end == start + 1 {
+            let next = p[end]
+            if next &- UInt8(ascii: "0") >= 10, next != UInt8(ascii: "."), next != UInt8(ascii: "e"), next != UInt8(ascii: "E") {
+                parser.i = end
+                return plain
+            }
         }
         let value = try parser.parseValue()
         guard case .number(let number) = value else { throw parser.fail("\(what()) must be a number") }

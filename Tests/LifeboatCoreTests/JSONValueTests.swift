@@ -57,3 +57,60 @@ import LifeboatCore
         #expect(throws: Never.self) { try JSONValue(parsing: Array(fine.utf8)) }
     }
 }
+
+@Suite struct JSONPullParserTests {
+    /// `unsigned` reads plain digits itself; everything else must come out as the general
+    /// number parser reads it (value or error).
+    @Test func unsignedAgreesWithTheGeneralParser() {
+        let inputs = ["0", "7", "42", "1234567890123456789", "9999999999999999999", "18446744073709551615",
+                      "18446744073709551616", "-0", "-1", "1e3", "1E2", "1.0", "1.5", "00", "012", "0.5", "1x"]
+        for text in inputs {
+            for document in ["[\(text)]", "{\"n\":\(text)}"] {
+                let fast = Result { () throws -> UInt64 in
+                    try JSONPullParser.parse(Array(document.utf8)) { json -> UInt64 in
+                        var n: UInt64 = 0
+                        if document.hasPrefix("[") {
+                            try json.array("a") { n = try $0.unsigned("n") }
+                        } else {
+                            try json.object("o", rawKeys: { json, _ in n = try json.unsigned("n") })
+                        }
+                        return n
+                    }
+                }
+                let general = Result { () throws -> UInt64 in
+                    guard let v = try JSONValue(parsing: Array(text.utf8)).uint64Value else { throw LifeboatError(.corrupt, "not unsigned") }
+                    return v
+                }
+                switch (fast, general) {
+                case (.success(let a), .success(let b)): #expect(a == b, "\(document)")
+                case (.failure, .failure): break
+                default: Issue.record("\(document): pull parser \(fast), general parser \(general)")
+                }
+            }
+        }
+    }
+
+    @Test func rawKeysMatchDecodedKeys() throws {
+        // A raw control character in a key is invalid JSON.
+        let document = "{\"plain\":1,\"tab\u{9}x\":3}"
+        var seen: [String] = []
+        do {
+            try JSONPullParser.parse(Array(document.utf8)) { json in
+                try json.object("o", rawKeys: { json, key in
+                    seen.append(String(decoding: key, as: UTF8.self))
+                    _ = try json.unsigned("v")
+                })
+            }
+            Issue.record("a raw tab in a key must be rejected")
+        } catch {}
+        let valid = #"{"plain":1,"esc\u0061ped":2,"":4,"é":5}"#
+        seen = []
+        try JSONPullParser.parse(Array(valid.utf8)) { json in
+            try json.object("o", rawKeys: { json, key in
+                seen.append(String(decoding: key, as: UTF8.self))
+                _ = try json.unsigned("v")
+            })
+        }
+        #expect(seen == ["plain", "escaped", "", "é"])
+    }
+}

@@ -109,29 +109,27 @@ extension Node {
         var subtree: ID? = nil
         var error = ""
         if try json.takeNull() { throw LifeboatError(.corrupt, "cannot decode tree: a node is null") }
-        // Keys are matched as written first; only an unknown key is case-folded and tried
-        // again (Go's matching), which keeps the common path free of folding.
-        func field(_ key: String, _ json: inout JSONPullParser) throws -> Bool {
+        func field(_ key: NodeKey, _ json: inout JSONPullParser) throws {
             switch key {
-            case "name": name = try GoQuote.unquote(json.goString("node name"))
-            case "type": typeName = try json.goString("node type")
-            case "mode": mode = try json.goUInt32("node mode")
-            case "mtime": mtime = try json.goTime("node mtime")
-            case "atime": atime = try json.goTime("node atime")
-            case "ctime": ctime = try json.goTime("node ctime")
-            case "uid": uid = try json.goUInt32("node uid")
-            case "gid": gid = try json.goUInt32("node gid")
-            case "user": user = try json.goString("node user")
-            case "group": group = try json.goString("node group")
-            case "inode": inode = try json.goUnsigned("node inode")
-            case "device_id": deviceID = try json.goUnsigned("node device_id")
-            case "size": size = try json.goUnsigned("node size")
-            case "links": links = try json.goUnsigned("node links")
-            case "linktarget": linkTarget = Array(try json.goString("node linktarget").utf8)
-            case "linktarget_raw": linkTargetRaw = try json.takeNull() ? nil : try json.goBase64("node linktarget_raw")
-            case "extended_attributes":
+            case .name: name = try GoQuote.unquote(json.goString("node name"))
+            case .type: typeName = try json.goString("node type")
+            case .mode: mode = try json.goUInt32("node mode")
+            case .mtime: mtime = try json.goTime("node mtime")
+            case .atime: atime = try json.goTime("node atime")
+            case .ctime: ctime = try json.goTime("node ctime")
+            case .uid: uid = try json.goUInt32("node uid")
+            case .gid: gid = try json.goUInt32("node gid")
+            case .user: user = try json.goString("node user")
+            case .group: group = try json.goString("node group")
+            case .inode: inode = try json.goUnsigned("node inode")
+            case .deviceID: deviceID = try json.goUnsigned("node device_id")
+            case .size: size = try json.goUnsigned("node size")
+            case .links: links = try json.goUnsigned("node links")
+            case .linkTarget: linkTarget = Array(try json.goString("node linktarget").utf8)
+            case .linkTargetRaw: linkTargetRaw = try json.takeNull() ? nil : try json.goBase64("node linktarget_raw")
+            case .extendedAttributes:
                 attributes = []
-                if try json.takeNull() { return true }
+                if try json.takeNull() { return }
                 try json.array("node extended_attributes") { json in
                     var attribute = ExtendedAttribute(name: "", value: [])
                     if try json.takeNull() { attributes.append(attribute); return }
@@ -144,22 +142,22 @@ extension Node {
                     }
                     attributes.append(attribute)
                 }
-            case "device": device = try json.goUnsigned("node device")
-            case "content":
-                if try json.takeNull() { content = nil; return true }
+            case .device: device = try json.goUnsigned("node device")
+            case .content:
+                if try json.takeNull() { content = nil; return }
                 var ids: [ID] = []
                 try json.array("node content") { ids.append(try $0.id("node content")) }
                 content = ids
-            case "subtree": subtree = try json.takeNull() ? nil : try json.id("node subtree")
-            case "error": error = try json.goString("node error")
-            default: return false
+            case .subtree: subtree = try json.takeNull() ? nil : try json.id("node subtree")
+            case .error: error = try json.goString("node error")
             }
-            return true
         }
-        try json.object("tree node") { json, key in
-            guard try !field(key, &json) else { return }
-            let folded = GoJSON.fold(key)
-            if try folded == key || !field(folded, &json) { try json.skip() }
+        // Keys are matched as written, on their bytes; only an unknown key is case-folded
+        // and tried again (Go's matching), which keeps the common path free of Strings.
+        try json.object("tree node") { json, raw in
+            if let key = NodeKey(exactly: raw) { return try field(key, &json) }
+            if let key = NodeKey(rawValue: GoJSON.fold(String(decoding: raw, as: UTF8.self))) { return try field(key, &json) }
+            try json.skip()
         }
         guard let kind = Kind(rawValue: typeName) else {
             throw LifeboatError(.corrupt, "tree node \"\(String(decoding: name, as: UTF8.self))\" has unknown type \"\(typeName)\"")
@@ -179,5 +177,29 @@ extension Node {
         self.content = content
         self.subtree = subtree
         self.error = error.isEmpty ? nil : error
+    }
+}
+
+/// The keys of a tree node as restic writes them.
+private enum NodeKey: String, CaseIterable {
+    case name, type, mode, mtime, atime, ctime, uid, gid, user, group, inode, size, links, device, content, subtree, error
+    case deviceID = "device_id", linkTarget = "linktarget", linkTargetRaw = "linktarget_raw"
+    case extendedAttributes = "extended_attributes"
+
+    /// The keys with their bytes, by length.
+    private static let byLength: [[(key: NodeKey, bytes: [UInt8])]] = {
+        var table = [[(key: NodeKey, bytes: [UInt8])]](repeating: [], count: 20)
+        for key in allCases { table[key.rawValue.utf8.count].append((key, Array(key.rawValue.utf8))) }
+        return table
+    }()
+
+    /// The key whose bytes are exactly `raw` (no case folding), found without a String.
+    init?(exactly raw: UnsafeRawBufferPointer) {
+        guard raw.count < Self.byLength.count else { return nil }
+        for candidate in Self.byLength[raw.count] where raw.elementsEqual(candidate.bytes) {
+            self = candidate.key
+            return
+        }
+        return nil
     }
 }
