@@ -84,19 +84,17 @@ struct BackupCommand: AsyncParsableCommand {
             }
             let parentRef = parent
             let prepared = options
-            let summary = try await global.withRepository(alsoListing: [.index, .snapshot],
-                                                          prepare: { try await $0.loadIndexEarly() }) { repository, early in
+            let summary = try await global.withRepositoryStartingEarly(alsoListing: [.index, .snapshot]) { repository, gate in
                 var options = prepared
                 if let parentRef {
                     options.parent = try SnapshotSelector(parsing: parentRef).resolve(in: try await repository.readableSnapshots().snapshots).id
                 }
-                let index: MasterIndex
-                if let early { index = early } else { index = try await repository.loadIndex() }
+                let index = try await repository.loadIndex()
                 // Progress costs a second walk (for totals and ETA): only for a person watching.
                 let progress = output.showsProgress ? BackupProgress() : nil
                 let final = options
                 return try await withProgress(output, line: { elapsed in progressLine(progress!.counters, elapsed) }) {
-                    try await Archiver(repository: repository).backup(final, index: index, progress: progress)
+                    try await Archiver(repository: repository).backup(final, index: index, progress: progress, writeGate: gate)
                 }
             }
             render(summary, output: output)

@@ -90,6 +90,20 @@ struct GlobalOptions: ParsableArguments {
                                  prepare: { _ in }) { repository, _ in try await body(repository) }
     }
 
+    /// `withRepository` for commands that read first and write late (backup): where listing
+    /// is cheap, `body` starts at once and its writes wait on the gate until the lock is
+    /// confirmed (`Repository.withLockStartingEarly`); on S3 the lock check lists
+    /// `alsoListing` in the same request instead, so `body` starts after it.
+    func withRepositoryStartingEarly<T: Sendable>(alsoListing: Set<FileType> = [],
+                                                  _ body: @escaping @Sendable (Repository, WriteGate) async throws -> T) async throws -> T {
+        let repository = try await openRepository()
+        if noLock { return try await body(repository, .alwaysOpen) }
+        if repository.backend.combinesListings {
+            return try await repository.withLock(exclusive: false, alsoListing: alsoListing) { try await body(repository, .alwaysOpen) }
+        }
+        return try await repository.withLockStartingEarly { try await body(repository, $0) }
+    }
+
     /// `withRepository` whose read-only first step `prepare` (loading the index, listing)
     /// runs during the lock's pause (see `Repository.withLock(prepare:)`).
     func withRepository<P: Sendable, T: Sendable>(exclusive: Bool = false, retryLock: Double = 0, alsoListing: Set<FileType> = [],

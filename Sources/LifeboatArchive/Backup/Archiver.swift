@@ -14,7 +14,10 @@ public struct Archiver: Sendable {
 
     public init(repository: Repository) { self.repository = repository }
 
-    public func backup(_ options: BackupOptions, index: MasterIndex, progress: BackupProgress? = nil) async throws -> BackupSummary {
+    /// - Parameter writeGate: packs, index and snapshot wait on it (see
+    ///   `Repository.withLockStartingEarly`); reading and chunking go ahead meanwhile.
+    public func backup(_ options: BackupOptions, index: MasterIndex, progress: BackupProgress? = nil,
+                       writeGate: WriteGate = .alwaysOpen) async throws -> BackupSummary {
         let start = Timestamp.now()
         let clock = MonotonicClock()
         let absolutePaths = options.stdinFilename != nil ? ["/" + options.stdinFilename!] : options.paths.map(absolutePath)
@@ -22,7 +25,7 @@ public struct Archiver: Sendable {
         let parentID = try await findParent(options, absolutePaths: absolutePaths)
         let parentTree: ID? = parentID == nil ? nil : try await repository.loadSnapshot(parentID!).tree
 
-        let saver = BlobSaver(repository: repository, index: index, dryRun: options.dryRun)
+        let saver = BlobSaver(repository: repository, index: index, dryRun: options.dryRun, writeGate: writeGate)
         let walk = BackupWalk(repository: repository, saver: saver, options: options, progress: progress)
 
         if progress != nil && options.stdinFilename == nil {

@@ -39,8 +39,13 @@ public final class BlobSaver: Sendable {
     struct BlobKey: Hashable { var id: ID; var type: BlobType }
 
     /// - Parameter index: the repository's current index, used for deduplication.
-    public init(repository: Repository, index: MasterIndex, packSize: Int = 16 << 20, dryRun: Bool = false) {
+    /// Uploads and index writes wait on it (the lock may not be confirmed yet).
+    let writeGate: WriteGate
+
+    public init(repository: Repository, index: MasterIndex, packSize: Int = 16 << 20, dryRun: Bool = false,
+                writeGate: WriteGate = .alwaysOpen) {
         self.repository = repository
+        self.writeGate = writeGate
         self.packSize = packSize
         self.dryRun = dryRun
         state = Locked(State(index: index))
@@ -130,6 +135,7 @@ public final class BlobSaver: Sendable {
                         running -= 1
                         record(done)
                     }
+                    try await writeGate.wait()
                     group.addTask {
                         try await backend.save(FileHandle(.pack, pack.id), spooled: pack.file)
                         return pack
@@ -165,6 +171,7 @@ public final class BlobSaver: Sendable {
     /// Writes index files naming every pack stored so far (after `runUploads` returned).
     /// - Returns: the IDs of the new index files.
     public func writeIndex(maxBlobsPerFile: Int = 100_000) async throws -> [ID] {
+        try await writeGate.wait()
         let packs = state.withLock { s -> [IndexFile.Pack] in
             precondition(s.pending.isEmpty, "index written while blobs are still pending")
             defer { s.written = [] }
