@@ -90,23 +90,42 @@ extension IndexFile {
             guard v <= UInt64(UInt32.max) else { throw LifeboatError(.corrupt, "\(what) \(v) is out of range") }
             return UInt32(v)
         }
-        try json.object("index blob") { json, key in
-            switch GoJSON.fold(key) {
-            case "id": id = try json.id("index blob id")
-            case "type":
+        // Keys as restic writes them are matched on their bytes; others case-folded (Go).
+        try json.object("index blob", rawKeys: { json, raw in
+            guard let key = BlobKey(exactly: raw) ?? BlobKey(rawValue: GoJSON.fold(String(decoding: raw, as: UTF8.self))) else {
+                return try json.skip()
+            }
+            switch key {
+            case .id: id = try json.id("index blob id")
+            case .type:
                 let name = try json.string("index blob type")
                 guard let t = BlobType(rawValue: name) else {
                     throw LifeboatError(.corrupt, "index lists a blob of unknown type \"\(name)\"")
                 }
                 type = t
-            case "offset": offset = try uint32(&json, "index blob offset")
-            case "length": length = try uint32(&json, "index blob length")
-            case "uncompressed_length": uncompressed = try uint32(&json, "index blob uncompressed_length")
-            default: try json.skip()
+            case .offset: offset = try uint32(&json, "index blob offset")
+            case .length: length = try uint32(&json, "index blob length")
+            case .uncompressedLength: uncompressed = try uint32(&json, "index blob uncompressed_length")
             }
-        }
+        })
         guard let id else { throw LifeboatError(.corrupt, "index lists a blob without an id") }
         guard let type else { throw LifeboatError(.corrupt, "index blob \(id.short) has no type") }
         return Blob(id: id, type: type, offset: offset, length: length, uncompressedLength: uncompressed)
+    }
+}
+
+/// The keys of an index entry for one blob.
+private enum BlobKey: String {
+    case id, type, offset, length, uncompressedLength = "uncompressed_length"
+
+    init?(exactly raw: UnsafeRawBufferPointer) {
+        switch raw.count {
+        case 2 where raw.elementsEqual("id".utf8): self = .id
+        case 4 where raw.elementsEqual("type".utf8): self = .type
+        case 6 where raw.elementsEqual("offset".utf8): self = .offset
+        case 6 where raw.elementsEqual("length".utf8): self = .length
+        case 19 where raw.elementsEqual("uncompressed_length".utf8): self = .uncompressedLength
+        default: return nil
+        }
     }
 }
