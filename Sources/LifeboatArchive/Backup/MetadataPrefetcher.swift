@@ -2,8 +2,9 @@ import LifeboatCore
 import LifeboatRepository
 
 /// Lists directories, stats their entries, reads their metadata (xattrs, link targets,
-/// owner names) and decodes the parent snapshot's matching trees on a thread of its own,
-/// ahead of the walker and in exactly the order the walker visits directories.
+/// owner names) and takes the parent snapshot's matching trees (decoded by a
+/// `ParentTreeLoader` on a second thread) on a thread of its own, ahead of the walker and in
+/// exactly the order the walker visits directories.
 ///
 /// That moves the per-file syscalls and the tree decoding off the walker, which is left
 /// with comparing, reading changed files and building nodes: no-change and small-file
@@ -39,17 +40,19 @@ final class MetadataPrefetcher: @unchecked Sendable {
     private let nodeReader = NodeReader()
     private let excludes: [GlobPattern]
     private let rootDevice: UInt64?
-    private let loadTree: (ID) -> Tree?
+    /// Decodes the parent's subtrees on another thread, ahead of `visit`.
+    private let parentTrees: ParentTreeLoader
 
     /// Starts listing at `root`, whose parent-snapshot tree is `parentTree`.
     init(root: RawPath, components: [[UInt8]], parentTree: Tree?, excludes: [GlobPattern],
          oneFileSystemDevice: UInt64?, loadTree: @escaping (ID) -> Tree?) {
         self.excludes = excludes
         self.rootDevice = oneFileSystemDevice
-        self.loadTree = loadTree
+        parentTrees = ParentTreeLoader(load: loadTree)
         thread = PipelineThread { [self] in
             _ = visit(root, components: components, parentTree: parentTree)
             queue.close()
+            parentTrees.stop()
         }
     }
 
@@ -100,9 +103,16 @@ final class MetadataPrefetcher: @unchecked Sendable {
         }
         let entries = listing.entries
         guard queue.push(listing) else { return false }
+        let tickets = parentTrees.request(descend.compactMap(\.subtree))
+        var nextTicket = 0
         for (index, subtree) in descend {
             let entry = entries[index]
-            guard visit(entry.path, components: entry.components, parentTree: subtree.flatMap(loadTree)) else { return false }
+            var previous: Tree?
+            if subtree != nil {
+                previous = parentTrees.take(tickets[nextTicket])
+                nextTicket += 1
+            }
+            guard visit(entry.path, components: entry.components, parentTree: previous) else { return false }
         }
         return true
     }
