@@ -159,6 +159,22 @@ struct SeededBytes {
         #expect(try describe(restored) == describe(source))
     }
 
+    @Test func incrementalBackupSeesXattrChangesAndKeepsUntouchedOnes() async throws {
+        try file("d/kept", [1, 2, 3])
+        try file("d/tagged", [4, 5, 6])
+        try setXattr(source.appending(component: Array("d".utf8)).appending(component: Array("kept".utf8)), "user.kept", [7])
+        let first = try await backup()
+        #expect(first.filesNew == 2)
+
+        try setXattr(source.appending(component: Array("d".utf8)).appending(component: Array("tagged".utf8)), "user.new", [8])  // changes only the ctime
+        let second = try await backup()
+        let index = try await repository.loadIndex()
+        let d = try #require(try await repository.loadTree(sourceTree(second.snapshot), index: index).node(named: Array("d".utf8))?.subtree)
+        let tree = try await repository.loadTree(d, index: index)
+        #expect(tree.node(named: Array("kept".utf8))?.extendedAttributes == [.init(name: "user.kept", value: [7])])
+        #expect(tree.node(named: Array("tagged".utf8))?.extendedAttributes == [.init(name: "user.new", value: [8])])
+    }
+
     @Test func identicalChunksAreStoredOnceAcrossFiles() async throws {
         var gen = SeededBytes(seed: 3)
         let shared = gen.bytes(6 << 20)

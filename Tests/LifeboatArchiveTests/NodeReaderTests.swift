@@ -118,6 +118,34 @@ import LifeboatRepository
         #expect(without.extendedAttributes.isEmpty)
     }
 
+    @Test func untouchedFileTakesXattrsAndLinkTargetFromThePreviousNode() throws {
+        let path = temp.child("x")
+        try writeFile(path, [])
+        try setXattr(path, "user.a", [1])
+        let status = try FileStatus.lstat(path)
+        // A previous node with made-up attributes: taking them proves nothing was read.
+        var previous = try reader.node(name: [0x78], path: path, status: status)
+        previous.extendedAttributes = [.init(name: "user.recorded", value: [2])]
+        #expect(try reader.node(name: [0x78], path: path, status: status, previous: previous).extendedAttributes == previous.extendedAttributes)
+
+        try setXattr(path, "user.b", [3])  // changes the ctime
+        let changed = try reader.node(name: [0x78], path: path, status: FileStatus.lstat(path), previous: previous)
+        #expect(changed.extendedAttributes == [.init(name: "user.a", value: [1]), .init(name: "user.b", value: [3])])
+
+        var otherInode = previous
+        otherInode.inode = previous.inode! + 1
+        #expect(try reader.node(name: [0x78], path: path, status: status, previous: otherInode).extendedAttributes.count == 2)
+
+        let link = temp.child("l")
+        try check("symlink", link) { symlink("target", $0) }
+        let linkStatus = try FileStatus.lstat(link)
+        var previousLink = try reader.node(name: [0x6c], path: link, status: linkStatus)
+        previousLink.linkTarget = Array("recorded".utf8)
+        #expect(try reader.node(name: [0x6c], path: link, status: linkStatus, previous: previousLink).linkTarget == Array("recorded".utf8))
+        previousLink.ctime = .epoch
+        #expect(try reader.node(name: [0x6c], path: link, status: linkStatus, previous: previousLink).linkTarget == Array("target".utf8))
+    }
+
     @Test func unsupportedXattrListingDoesNotFail() throws {
         // procfs and sysfs entries answer llistxattr with nothing or ENOTSUP.
         for path in ["/proc/self/status", "/sys/kernel"] {

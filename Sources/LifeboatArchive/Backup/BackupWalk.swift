@@ -263,7 +263,7 @@ final class BackupWalk: @unchecked Sendable {
             return
         }
         var node: Node
-        do { node = try prefetched?.get() ?? nodeReader.node(name: name, path: path, status: status) } catch {
+        do { node = try prefetched?.get() ?? nodeReader.node(name: name, path: path, status: status, previous: previous) } catch {
             recordError("cannot read metadata of \(path.display): \((error as? LifeboatError)?.message ?? "\(error)")")
             return
         }

@@ -86,10 +86,10 @@ final class MetadataPrefetcher: @unchecked Sendable {
                 entry.status = .success(status)
                 if status.mode & 0o170000 != 0o140000 {  // sockets are skipped by the walker
                     do {
-                        let node = try nodeReader.node(name: name, path: childPath, status: status)
+                        let previous = parentTree?.node(named: name)
+                        let node = try nodeReader.node(name: name, path: childPath, status: status, previous: previous)
                         entry.node = .success(node)
                         if node.type == .dir && (rootDevice == nil || status.device == rootDevice) {
-                            let previous = parentTree?.node(named: name)
                             descend.append((listing.entries.count, previous?.type == .dir ? previous?.subtree : nil))
                         }
                     } catch {

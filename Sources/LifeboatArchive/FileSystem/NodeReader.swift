@@ -19,7 +19,10 @@ public final class NodeReader {
     /// Sockets become `.socket` nodes, which callers skip as restic 0.14 does.
     /// - Parameter withXattrs: read extended attributes (never for symlinks).
     /// - Throws: `.io` if the link target or the xattr list cannot be read.
-    public func node(name: [UInt8], path: RawPath, status: FileStatus, withXattrs: Bool = true) throws -> Node {
+    /// - Parameter previous: the parent snapshot's node of the same name. If it has the same
+    ///   inode, ctime and mtime, its extended attributes and link target are taken instead of
+    ///   read: changing either changes the ctime (the test restic applies to file contents).
+    public func node(name: [UInt8], path: RawPath, status: FileStatus, withXattrs: Bool = true, previous: Node? = nil) throws -> Node {
         let type = try Self.kind(of: status.mode, path: path)
         var node = Node(name: name, type: type, mode: GoFileMode.from(unixMode: status.mode),
                         mtime: status.mtime.utc, atime: status.mtime.utc, ctime: status.ctime.utc,
@@ -34,7 +37,11 @@ public final class NodeReader {
             node.links = status.links
         case .symlink:
             node.links = status.links
-            node.linkTarget = try Self.readLink(path)
+            if let previous, Self.sameInode(previous, node), let target = previous.linkTarget {
+                node.linkTarget = target
+            } else {
+                node.linkTarget = try Self.readLink(path)
+            }
         case .blockDevice, .charDevice:
             node.links = status.links
             node.device = status.rdev
@@ -42,9 +49,19 @@ public final class NodeReader {
             break
         }
         if withXattrs && type != .symlink {
-            node.extendedAttributes = try ExtendedAttributes.read(path)
+            if let previous, Self.sameInode(previous, node) {
+                node.extendedAttributes = previous.extendedAttributes
+            } else {
+                node.extendedAttributes = try ExtendedAttributes.read(path)
+            }
         }
         return node
+    }
+
+    /// The same file, untouched since `previous` was recorded.
+    private static func sameInode(_ previous: Node, _ node: Node) -> Bool {
+        previous.type == node.type && previous.inode != nil && previous.inode == node.inode
+            && previous.ctime == node.ctime && previous.mtime == node.mtime
     }
 
     static func kind(of mode: UInt32, path: RawPath) throws -> Node.Kind {
