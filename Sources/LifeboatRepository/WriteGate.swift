@@ -1,4 +1,4 @@
-public import LifeboatCore
+import LifeboatCore
 
 /// Holds a command's repository writes back until its lock is confirmed, so the command can
 /// start reading while the lock settles (`Repository.withLockStartingEarly`). Opened once

@@ -192,27 +192,25 @@ public struct Restorer: Sendable {
         let packs = byPack.map { (pack: $0.key, blobs: $0.value.sorted { $0.location.offset < $1.location.offset }) }
         let repository = self.repository
         _ = try await concurrentMap(packs, limit: workers) { pack in
+            let scratch = PackScratch(key: repository.masterKey)
             for run in PackRuns.split(pack.blobs) {
                 try Task.checkCancellation()  // Ctrl-C: stop between reads; the lock is removed on the way out
-                let start = Int(run.first!.location.offset)
-                let end = Int(run.last!.location.offset + run.last!.location.length)
-                let bytes: [UInt8]
-                do {
-                    bytes = try await repository.backend.load(FileHandle(.pack, pack.pack), offset: start, length: end - start)
-                } catch let error as LifeboatError {
-                    throw LifeboatError(error.code, "cannot read pack \(pack.pack.short): \(error.message)",
-                                        hint: "run `lifeboat check --read-data` to find all damage", underlying: error)
-                }
                 try await blockingIO {
-                    let cipher = Cipher(key: repository.masterKey)
-                    let decompressor = ZstdDecompressor()
-                    var buffers = BlobCodec.Buffers()  // reused: no fresh, zero-filled pages per blob
+                    let start = Int(run.first!.location.offset)
+                    let end = Int(run.last!.location.offset + run.last!.location.length)
+                    do {
+                        try repository.backend.loadBlocking(FileHandle(.pack, pack.pack), offset: start, length: end - start,
+                                                            into: &scratch.bytes)
+                    } catch let error as LifeboatError {
+                        throw LifeboatError(error.code, "cannot read pack \(pack.pack.short): \(error.message)",
+                                            hint: "run `lifeboat check --read-data` to find all damage", underlying: error)
+                    }
                     for blob in run {
                         let from = Int(blob.location.offset) - start
-                        try bytes.withUnsafeBytes { raw in
+                        try scratch.bytes.withUnsafeBytes { raw in
                             try BlobCodec.open(UnsafeRawBufferPointer(rebasing: raw[from..<from + Int(blob.location.length)]),
-                                               id: blob.id, location: blob.location, cipher: cipher, decompressor: decompressor,
-                                               buffers: &buffers) { plain in
+                                               id: blob.id, location: blob.location, cipher: scratch.cipher,
+                                               decompressor: scratch.decompressor, buffers: &scratch.buffers) { plain in
                                 for target in blob.targets { try writer.write(plain, file: target.file, offset: target.offset) }
                             }
                         }
@@ -222,6 +220,17 @@ public struct Restorer: Sendable {
             return true
         }
     }
+}
+
+/// What one pack's runs reuse, one run at a time: the read buffer, decode buffers and
+/// contexts, so no run or blob gets fresh, zero-filled pages.
+private final class PackScratch: @unchecked Sendable {
+    let cipher: Cipher
+    let decompressor = ZstdDecompressor()
+    var buffers = BlobCodec.Buffers()
+    var bytes: [UInt8] = []
+
+    init(key: CryptoKey) { cipher = Cipher(key: key) }
 }
 
 struct BlobWork: Sendable {

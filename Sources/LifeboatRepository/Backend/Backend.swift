@@ -74,6 +74,10 @@ public protocol Backend: Sendable {
     /// Reads a whole file into `buffer` (grown as needed, so one buffer serves many files
     /// without fresh pages each time); returns the file's length. Blocks.
     func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int
+    /// Reads `length` bytes at `offset` into the start of `buffer` (grown as needed, so one
+    /// buffer serves many reads without fresh pages each time). Blocks.
+    /// - Throws: `.notFound` if the file does not exist, `.corrupt` if it is too short.
+    func loadBlocking(_ handle: FileHandle, offset: Int, length: Int, into buffer: inout [UInt8]) throws
     /// Runs `body` over a whole file's bytes, read into `buffer` when they must be copied
     /// (local files are mapped instead). Blocks.
     func withWholeFile<R>(_ handle: FileHandle, buffer: inout [UInt8],
@@ -118,6 +122,14 @@ extension Backend {
 
     public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int?) throws -> [UInt8] {
         try awaitFromThread { try await load(handle, offset: offset, length: length) }
+    }
+
+    public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int, into buffer: inout [UInt8]) throws {
+        let bytes = try loadBlocking(handle, offset: offset, length: length)
+        guard bytes.count == length else {
+            throw LifeboatError(.corrupt, "\(handle) is shorter than expected (wanted \(length) bytes at \(offset))")
+        }
+        if buffer.count < length { buffer = bytes } else { buffer.replaceSubrange(0..<length, with: bytes) }
     }
 
     public func load(_ handle: FileHandle) async throws -> [UInt8] {

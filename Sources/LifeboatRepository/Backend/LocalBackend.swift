@@ -118,6 +118,15 @@ public struct LocalBackend: Backend {
         return try readRange(fd, offset: offset, length: max(0, Int(st.st_size) - offset), path: path)
     }
 
+    public func loadBlocking(_ handle: FileHandle, offset: Int, length: Int, into buffer: inout [UInt8]) throws {
+        let (fd, path) = try openForReading(handle)
+        defer { close(fd) }
+        if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+        try buffer.withUnsafeMutableBytes { raw in
+            try preadFully(fd, UnsafeMutableRawBufferPointer(rebasing: raw[..<length]), offset: offset, path: path)
+        }
+    }
+
     public func loadBlocking(_ handle: FileHandle, into buffer: inout [UInt8]) throws -> Int {
         let (fd, path) = try openForReading(handle)
         defer { close(fd) }
