@@ -30,6 +30,7 @@ public final class CachingBackend: TreeCachingBackend {
     public var connections: Int { inner.connections }
     public var combinesListings: Bool { inner.combinesListings }
     public var spoolDirectory: String { inner.spoolDirectory }
+    public var keepsSpoolFilesInPlace: Bool { inner.keepsSpoolFilesInPlace }
 
     /// Starts caching under `<base>/<repositoryID>`; a directory that cannot be made leaves
     /// the cache off (it is an optimisation, never a reason to fail).

@@ -59,6 +59,9 @@ public protocol Backend: Sendable {
     var combinesListings: Bool { get }
     /// A local directory for spool files that `save(_:spooled:)` can consume cheaply.
     var spoolDirectory: String { get }
+    /// Whether `save(_:spooled:)` links a spool file into place without reading it (local
+    /// disk): such files are best written past the page cache.
+    var keepsSpoolFilesInPlace: Bool { get }
 
     /// Creates the layout of an empty repository (directories, bucket).
     func create() async throws
@@ -103,6 +106,7 @@ public protocol TreeCachingBackend: Backend {
 
 extension Backend {
     public var combinesListings: Bool { false }
+    public var keepsSpoolFilesInPlace: Bool { false }
 
     public func list(_ type: FileType, alsoListing: Set<FileType>) async throws -> [(name: String, size: Int)] {
         try await list(type)

@@ -13,6 +13,7 @@ public struct LocalBackend: Backend {
     public var location: String { root }
     public let connections: Int
     public var spoolDirectory: String { root + "/.lifeboat-tmp" }
+    public var keepsSpoolFilesInPlace: Bool { true }
 
     public init(path: String, connections: Int = 2) {
         var trimmed = path

@@ -87,7 +87,9 @@ public final class BlobWriter {
 
     /// The open pack for `type`, started if there is none.
     private func openPacker(_ type: BlobType) throws -> Packer {
-        let packer = try packers[type] ?? Packer(type: type, spoolDirectory: saver.repository.backend.spoolDirectory)
+        let backend = saver.repository.backend
+        let packer = try packers[type] ?? Packer(type: type, spoolDirectory: backend.spoolDirectory,
+                                                 uncached: backend.keepsSpoolFilesInPlace)
         packers[type] = packer
         return packer
     }

@@ -15,27 +15,42 @@ public struct FinishedPack: Sendable {
 ///
 /// The pack never sits in memory: blobs go straight to the spool file and through the
 /// SHA-256 that names it. Not thread-safe; `BlobSaver` serializes access.
+///
+/// With `uncached` (local repositories, whose spool files are linked into place and not
+/// read back) the file is written with `O_DIRECT` from an aligned buffer: no copy into
+/// fresh page-cache pages, which was a fifth of a large backup's CPU time here. File
+/// systems that refuse `O_DIRECT` get ordinary writes.
 final class Packer {
     let type: BlobType
     private let path: String
     private var fd: Int32
+    private var direct: Bool
     private let hasher = SHA256()
     private(set) var entries: [PackBlobEntry] = []
     private(set) var size = 0
-    /// Small writes (IVs, tags, small blobs) are gathered here: one syscall per 512 KiB.
-    private var pending: [UInt8] = []
-    private static let flushSize = 512 << 10
+    /// Writes are gathered here: one syscall per MiB, aligned for `O_DIRECT`.
+    private let buffer: UnsafeMutableRawPointer
+    private var filled = 0
+    /// Bytes of the pack in the file (a padded last write may have put zeros beyond).
+    private var flushed = 0
+    private static let bufferSize = 1 << 20
+    private static let alignment = 4096
 
-    init(type: BlobType, spoolDirectory: String) throws {
+    init(type: BlobType, spoolDirectory: String, uncached: Bool = false) throws {
         self.type = type
         try makeDirectory(spoolDirectory)
         path = spoolDirectory + "/pack-" + Hex.encode(secureRandomBytes(12))
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+        fd = uncached ? open(path, flags | directIOFlag, 0o600) : -1
+        direct = fd >= 0
+        if fd < 0 { fd = open(path, flags, 0o600) }
         guard fd >= 0 else { throw LifeboatError.posix("cannot create spool file", path, errno: errno) }
+        buffer = .allocate(byteCount: Self.bufferSize, alignment: Self.alignment)
     }
 
     deinit {
         if fd >= 0 { close(fd) }
+        buffer.deallocate()
     }
 
     var isEmpty: Bool { entries.isEmpty }
@@ -44,18 +59,51 @@ final class Packer {
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         hasher.update(bytes)
         size += bytes.count
-        if pending.count + bytes.count > Self.flushSize { try flushPending() }
-        if bytes.count >= Self.flushSize {
-            try writeAll(fd, bytes, path: path)
-        } else {
-            pending.append(contentsOf: bytes)
+        var done = 0
+        while done < bytes.count {
+            let n = min(bytes.count - done, Self.bufferSize - filled)
+            (buffer + filled).copyMemory(from: bytes.baseAddress! + done, byteCount: n)
+            filled += n
+            done += n
+            if filled == Self.bufferSize { try flushBuffer() }
         }
     }
 
-    private func flushPending() throws {
-        guard !pending.isEmpty else { return }
-        try pending.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-        pending.removeAll(keepingCapacity: true)
+    /// Writes the buffer out at `flushed`. Only the pack's last write may be unaligned: with
+    /// `O_DIRECT` it is padded with zeros, and `finish` cuts the file back to `size`.
+    private func flushBuffer() throws {
+        guard filled > 0 else { return }
+        if direct {
+            let padded = (filled + Self.alignment - 1) / Self.alignment * Self.alignment
+            (buffer + filled).initializeMemory(as: UInt8.self, repeating: 0, count: padded - filled)
+            do {
+                try pwriteAll(padded)
+                flushed += filled
+                filled = 0
+                return
+            } catch {
+                // Some file systems open with O_DIRECT but refuse the writes (EINVAL):
+                // write this buffer again through the page cache, and all that follows.
+                let flags = fcntl(fd, F_GETFL)
+                guard flags >= 0, fcntl(fd, F_SETFL, flags & ~directIOFlag) == 0 else { throw error }
+                direct = false
+            }
+        }
+        try pwriteAll(filled)
+        flushed += filled
+        filled = 0
+    }
+
+    private func pwriteAll(_ count: Int) throws {
+        var done = 0
+        while done < count {
+            let n = pwrite(fd, buffer + done, count - done, off_t(flushed + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LifeboatError.posix("cannot write", path, errno: errno)
+            }
+            done += n
+        }
     }
 
     /// Records the blob written since offset `start`.
@@ -70,7 +118,8 @@ final class Packer {
         let headerLength = UInt32(tail.count)
         withUnsafeBytes(of: headerLength.littleEndian) { tail.append(contentsOf: $0) }
         try tail.withUnsafeBytes { try write($0) }
-        try flushPending()
+        try flushBuffer()
+        guard ftruncate(fd, off_t(size)) == 0 else { throw LifeboatError.posix("cannot truncate", path, errno: errno) }
         close(fd)
         fd = -1  // deinit must not close a number another file may have by now
         return FinishedPack(id: hasher.finalize(), file: SpooledFile(path: path, size: size), blobs: entries, type: type)
@@ -82,3 +131,10 @@ final class Packer {
         unlink(path)
     }
 }
+
+/// `O_DIRECT`, which Glibc's module map leaves out (it needs `_GNU_SOURCE`).
+#if arch(x86_64) || arch(i386)
+private let directIOFlag: Int32 = 0o40000
+#else
+private let directIOFlag: Int32 = 0o200000  // arm64 and most others
+#endif
