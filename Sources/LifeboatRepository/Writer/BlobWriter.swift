@@ -88,8 +88,9 @@ public final class BlobWriter {
     /// The open pack for `type`, started if there is none.
     private func openPacker(_ type: BlobType) throws -> Packer {
         let backend = saver.repository.backend
+        // Tree packs stay in the page cache: the next backup reads its parent's trees.
         let packer = try packers[type] ?? Packer(type: type, spoolDirectory: backend.spoolDirectory,
-                                                 uncached: backend.keepsSpoolFilesInPlace)
+                                                 uncached: backend.keepsSpoolFilesInPlace && type == .data)
         packers[type] = packer
         return packer
     }
