@@ -18,6 +18,26 @@ enum GoJSON {
         key.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } ? key.lowercased() : key
     }
 
+    /// Finds a struct's field from a key's raw bytes the way Go does: the key as written is
+    /// matched on its bytes (no String on the common path), any other key case-folded.
+    struct FieldTable<Field: RawRepresentable & CaseIterable & Sendable>: Sendable where Field.RawValue == String {
+        /// The fields with their names' bytes, by name length.
+        private let byLength: [[(field: Field, bytes: [UInt8])]]
+
+        init() {
+            var table = [[(field: Field, bytes: [UInt8])]](repeating: [], count: Field.allCases.map(\.rawValue.utf8.count).max()! + 1)
+            for field in Field.allCases { table[field.rawValue.utf8.count].append((field, Array(field.rawValue.utf8))) }
+            byLength = table
+        }
+
+        func field(_ raw: UnsafeRawBufferPointer) -> Field? {
+            if raw.count < byLength.count {
+                for candidate in byLength[raw.count] where raw.elementsEqual(candidate.bytes) { return candidate.field }
+            }
+            return Field(rawValue: GoJSON.fold(String(decoding: raw, as: UTF8.self)))
+        }
+    }
+
     static func mismatch(_ value: JSONValue, _ expected: String, _ what: String) -> LifeboatError {
         LifeboatError(.corrupt, "cannot decode \(what): expected \(expected), found \(value.kindName)")
     }

@@ -90,11 +90,8 @@ extension IndexFile {
             guard v <= UInt64(UInt32.max) else { throw LifeboatError(.corrupt, "\(what) \(v) is out of range") }
             return UInt32(v)
         }
-        // Keys as restic writes them are matched on their bytes; others case-folded (Go).
         try json.object("index blob", rawKeys: { json, raw in
-            guard let key = BlobKey(exactly: raw) ?? BlobKey(rawValue: GoJSON.fold(String(decoding: raw, as: UTF8.self))) else {
-                return try json.skip()
-            }
+            guard let key = BlobKey.table.field(raw) else { return try json.skip() }
             switch key {
             case .id: id = try json.id("index blob id")
             case .type:
@@ -115,17 +112,8 @@ extension IndexFile {
 }
 
 /// The keys of an index entry for one blob.
-private enum BlobKey: String {
+private enum BlobKey: String, CaseIterable {
     case id, type, offset, length, uncompressedLength = "uncompressed_length"
 
-    init?(exactly raw: UnsafeRawBufferPointer) {
-        switch raw.count {
-        case 2 where raw.elementsEqual("id".utf8): self = .id
-        case 4 where raw.elementsEqual("type".utf8): self = .type
-        case 6 where raw.elementsEqual("offset".utf8): self = .offset
-        case 6 where raw.elementsEqual("length".utf8): self = .length
-        case 19 where raw.elementsEqual("uncompressed_length".utf8): self = .uncompressedLength
-        default: return nil
-        }
-    }
+    static let table = GoJSON.FieldTable<BlobKey>()
 }

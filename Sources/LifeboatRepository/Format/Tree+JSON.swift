@@ -152,12 +152,9 @@ extension Node {
             case .error: error = try json.goString("node error")
             }
         }
-        // Keys are matched as written, on their bytes; only an unknown key is case-folded
-        // and tried again (Go's matching), which keeps the common path free of Strings.
         try json.object("tree node") { json, raw in
-            if let key = NodeKey(exactly: raw) { return try field(key, &json) }
-            if let key = NodeKey(rawValue: GoJSON.fold(String(decoding: raw, as: UTF8.self))) { return try field(key, &json) }
-            try json.skip()
+            guard let key = NodeKey.table.field(raw) else { return try json.skip() }
+            try field(key, &json)
         }
         guard let kind = Kind(rawValue: typeName) else {
             throw LifeboatError(.corrupt, "tree node \"\(String(decoding: name, as: UTF8.self))\" has unknown type \"\(typeName)\"")
@@ -186,20 +183,5 @@ private enum NodeKey: String, CaseIterable {
     case deviceID = "device_id", linkTarget = "linktarget", linkTargetRaw = "linktarget_raw"
     case extendedAttributes = "extended_attributes"
 
-    /// The keys with their bytes, by length.
-    private static let byLength: [[(key: NodeKey, bytes: [UInt8])]] = {
-        var table = [[(key: NodeKey, bytes: [UInt8])]](repeating: [], count: 20)
-        for key in allCases { table[key.rawValue.utf8.count].append((key, Array(key.rawValue.utf8))) }
-        return table
-    }()
-
-    /// The key whose bytes are exactly `raw` (no case folding), found without a String.
-    init?(exactly raw: UnsafeRawBufferPointer) {
-        guard raw.count < Self.byLength.count else { return nil }
-        for candidate in Self.byLength[raw.count] where raw.elementsEqual(candidate.bytes) {
-            self = candidate.key
-            return
-        }
-        return nil
-    }
+    static let table = GoJSON.FieldTable<NodeKey>()
 }
