@@ -250,6 +250,19 @@ func readRange(_ fd: Int32, offset: Int, length: Int, path: String) throws -> [U
     return out
 }
 
+/// Writes all of `bytes` at `offset`, retrying short writes and EINTR.
+func pwriteFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, offset: Int, path: String) throws {
+    var done = 0
+    while done < bytes.count {
+        let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw LifeboatError.posix("cannot write", path, errno: errno)
+        }
+        done += n
+    }
+}
+
 /// Fills `buffer` from `offset`, retrying short reads and EINTR.
 func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: Int, path: String) throws {
     var done = 0

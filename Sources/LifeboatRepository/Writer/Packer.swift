@@ -31,8 +31,6 @@ final class Packer {
     /// Writes are gathered here: one syscall per MiB, aligned for `O_DIRECT`.
     private let buffer: UnsafeMutableRawPointer
     private var filled = 0
-    /// Bytes of the pack in the file (a padded last write may have put zeros beyond).
-    private var flushed = 0
     private static let bufferSize = 1 << 20
     private static let alignment = 4096
 
@@ -58,27 +56,27 @@ final class Packer {
     /// Appends part of a blob being streamed in; `endBlob` records it.
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         hasher.update(bytes)
-        size += bytes.count
         var done = 0
         while done < bytes.count {
             let n = min(bytes.count - done, Self.bufferSize - filled)
             (buffer + filled).copyMemory(from: bytes.baseAddress! + done, byteCount: n)
             filled += n
+            size += n  // the file holds size - filled bytes: flushBuffer writes there
             done += n
             if filled == Self.bufferSize { try flushBuffer() }
         }
     }
 
-    /// Writes the buffer out at `flushed`. Only the pack's last write may be unaligned: with
-    /// `O_DIRECT` it is padded with zeros, and `finish` cuts the file back to `size`.
+    /// Writes the buffer out after what is in the file. Only the pack's last write may be
+    /// unaligned: with `O_DIRECT` it is padded with zeros, and `finish` cuts the file back.
     private func flushBuffer() throws {
         guard filled > 0 else { return }
+        let offset = size - filled
         if direct {
             let padded = (filled + Self.alignment - 1) / Self.alignment * Self.alignment
             (buffer + filled).initializeMemory(as: UInt8.self, repeating: 0, count: padded - filled)
             do {
-                try pwriteAll(padded)
-                flushed += filled
+                try pwriteFully(fd, UnsafeRawBufferPointer(start: buffer, count: padded), offset: offset, path: path)
                 filled = 0
                 return
             } catch {
@@ -89,21 +87,8 @@ final class Packer {
                 direct = false
             }
         }
-        try pwriteAll(filled)
-        flushed += filled
+        try pwriteFully(fd, UnsafeRawBufferPointer(start: buffer, count: filled), offset: offset, path: path)
         filled = 0
-    }
-
-    private func pwriteAll(_ count: Int) throws {
-        var done = 0
-        while done < count {
-            let n = pwrite(fd, buffer + done, count - done, off_t(flushed + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw LifeboatError.posix("cannot write", path, errno: errno)
-            }
-            done += n
-        }
     }
 
     /// Records the blob written since offset `start`.
