@@ -43,27 +43,44 @@ struct ChunkPart: @unchecked Sendable {
 struct ChunkBuffer: @unchecked Sendable {
     var bytes: [UInt8] = []
     var length = 0
+    /// `bytes.count` as the pool last counted it.
+    fileprivate var counted = 0
 
     mutating func reserve(_ count: Int) {
         if bytes.count < count { bytes.append(contentsOf: repeatElement(0, count: count - bytes.count)) }
     }
 }
 
-/// The chunk buffers of one backup. Their number is the memory bound of the read side:
-/// the walker waits for a worker to hand one back when all are in use.
+/// The chunk buffers of one backup, the memory bound of the read side: the walker waits
+/// for a worker to hand one back when the pool is spent.
+///
+/// Up to `minimum` buffers exist whatever their size (one per worker and one being
+/// filled). Beyond that, up to `maximum`, only while all of them together hold less than
+/// `byteBudget`: typical ~1 MiB chunks get a deeper queue, which keeps both the walker
+/// and the workers busy through bursts, while runs of 8 MiB chunks shrink the pool back to
+/// the minimum (a returned buffer is dropped while the pool is over budget).
 final class BufferPool: @unchecked Sendable {
     private let condition = Condition()
     private var free: [ChunkBuffer] = []
     private var created = 0
+    /// Bytes of every buffer, each as of its last return.
+    private var heldBytes = 0
     private var closed = false
-    let limit: Int
+    let minimum: Int
+    let maximum: Int
+    let byteBudget: Int
 
-    init(limit: Int) { self.limit = limit }
+    init(minimum: Int, maximum: Int, byteBudget: Int) {
+        precondition(minimum >= 1 && maximum >= minimum)
+        self.minimum = minimum
+        self.maximum = maximum
+        self.byteBudget = byteBudget
+    }
 
     /// - Returns: nil once the pool is closed (the pipeline failed).
     func take() -> ChunkBuffer? {
         condition.withLock {
-            while free.isEmpty && created >= limit && !closed { condition.wait() }
+            while free.isEmpty && !mayCreate && !closed { condition.wait() }
             if closed { return nil }
             if var buffer = free.popLast() {
                 buffer.length = 0
@@ -75,8 +92,16 @@ final class BufferPool: @unchecked Sendable {
     }
 
     func give(_ buffer: ChunkBuffer) {
+        var buffer = buffer
         condition.withLock {
-            free.append(buffer)
+            heldBytes += buffer.bytes.count - buffer.counted
+            buffer.counted = buffer.bytes.count
+            if heldBytes > byteBudget && created > minimum {
+                heldBytes -= buffer.counted
+                created -= 1
+            } else {
+                free.append(buffer)
+            }
             condition.broadcast()
         }
     }
@@ -87,6 +112,11 @@ final class BufferPool: @unchecked Sendable {
             condition.broadcast()
         }
     }
+
+    /// How many buffers exist and the bytes they held when last returned (for tests).
+    var usage: (buffers: Int, bytes: Int) { condition.withLock { (created, heldBytes) } }
+
+    private var mayCreate: Bool { created < minimum || (created < maximum && heldBytes < byteBudget) }
 }
 
 /// Tracks which chunk jobs are done. Jobs finish out of order; the watermark is the

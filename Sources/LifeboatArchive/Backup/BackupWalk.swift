@@ -38,10 +38,12 @@ final class BackupWalk: @unchecked Sendable {
         self.saver = saver
         self.options = options
         self.progress = progress
-        // One buffer per worker and one being filled: enough to keep every worker
-        // busy, and the bound on memory (each holds at most a maximum-size chunk plus a read).
-        buffers = BufferPool(limit: max(1, options.workers) + 1)
-        jobs = BoundedQueue(maxItems: buffers.limit)
+        // At least one buffer per worker and one being filled; twice that while they are
+        // small. The budget is what the minimum needs for ~2 MiB chunks plus slack, so
+        // memory does not grow over the old fixed pool, whose buffers reached 9 MiB each.
+        let workers = max(1, options.workers)
+        buffers = BufferPool(minimum: workers + 1, maximum: 2 * (workers + 1), byteBudget: (workers + 1) * (6 << 20))
+        jobs = BoundedQueue(maxItems: buffers.maximum)
         chunker = Chunker(gear: repository.gear)
         summary = BackupSummary(snapshot: Snapshot(time: .epoch, tree: .zero, paths: []))
     }
