@@ -20,6 +20,7 @@ public struct EtcdBackupOptions: Sendable {
     public var hostname: String?
     public var time: Timestamp?
     public var dryRun = false
+    public var compression: Compression = .auto
     /// Counts streamed bytes for a progress display.
     public var progress: EtcdBackupProgress?
     public init() {}
@@ -76,6 +77,7 @@ public func backupEtcd(from source: EtcdSnapshotSource, repository: Repository, 
     if let hostname = options.hostname { virtual.hostname = hostname }
     virtual.time = options.time
     virtual.dryRun = options.dryRun
+    virtual.compression = options.compression
     var tags = ["etcd"]
     if let revision = status?.revision { tags.append("etcd-revision=\(revision)") }
     for tag in options.tags where !tags.contains(tag) { tags.append(tag) }

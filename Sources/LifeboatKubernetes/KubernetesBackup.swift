@@ -15,11 +15,13 @@ public enum KubernetesBackup {
         return s.isEmpty || s == "." || s == ".." ? "cluster" : s
     }
 
-    public static func snapshotOptions(cluster: String, tags: [String], dryRun: Bool) -> VirtualSnapshotOptions {
+    public static func snapshotOptions(cluster: String, tags: [String], dryRun: Bool,
+                                       compression: Compression = .auto) -> VirtualSnapshotOptions {
         var options = VirtualSnapshotOptions(paths: ["/\(SnapshotLayout.root)/\(cluster)"])
         options.tags = ["k8s", "cluster=\(cluster)"] + tags
         options.hostname = cluster
         options.dryRun = dryRun
+        options.compression = compression
         return options
     }
 
@@ -27,13 +29,13 @@ public enum KubernetesBackup {
     /// unserved group-versions are recorded in `report.skipped` (the caller exits 3).
     public static func fromCluster(client: KubeClient, repository: Repository, cluster: String, filters: ObjectFilters,
                                    tags: [String] = [], dryRun: Bool = false, concurrency: Int = 8, pageSize: Int = 500,
-                                   parent: ID? = nil) async throws -> Result {
+                                   parent: ID? = nil, compression: Compression = .auto) async throws -> Result {
         let discovery = try Discovery.load(client)
         var collector = Collector(client: client, discovery: discovery, filters: filters, cluster: cluster)
         collector.concurrency = concurrency
         collector.pageSize = pageSize
         let box = Locked<CollectionReport?>(nil)
-        var options = snapshotOptions(cluster: cluster, tags: tags, dryRun: dryRun)
+        var options = snapshotOptions(cluster: cluster, tags: tags, dryRun: dryRun, compression: compression)
         options.parent = parent
         let frozen = collector
         let snapshot = try await backupVirtualTree(repository: repository, index: try await repository.loadIndex(), options: options) { writer in
@@ -48,7 +50,7 @@ public enum KubernetesBackup {
     /// Stores manifests from a directory. All files are parsed before anything is stored, so a
     /// malformed manifest commits nothing.
     public static func fromDirectory(_ directory: String, repository: Repository, cluster: String, filters: ObjectFilters,
-                                     tags: [String] = [], dryRun: Bool = false) async throws -> Result {
+                                     tags: [String] = [], dryRun: Bool = false, compression: Compression = .auto) async throws -> Result {
         let all = try Manifests.read(directory: directory)
         var planOptions = ObjectRestoreOptions()
         planOptions.filters = filters
@@ -56,7 +58,7 @@ public enum KubernetesBackup {
         let keep = Set(RestorePlanner.plan(all, options: planOptions).map(\.source.reference))
         let objects = all.filter { keep.contains($0.reference) }
         var report = CollectionReport(cluster: cluster, server: "dir:" + directory)
-        let options = snapshotOptions(cluster: cluster, tags: tags, dryRun: dryRun)
+        let options = snapshotOptions(cluster: cluster, tags: tags, dryRun: dryRun, compression: compression)
         let counts = Locked<[String: Int]>([:])
         let snapshot = try await backupVirtualTree(repository: repository, index: try await repository.loadIndex(), options: options) { writer in
             let c = try Manifests.store(objects, cluster: cluster, into: writer)

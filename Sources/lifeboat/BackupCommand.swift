@@ -77,6 +77,7 @@ struct BackupCommand: AsyncParsableCommand {
             options.force = force
             options.dryRun = dryRun
             options.workers = global.workerCount
+            options.compression = try global.compressionMode()
             if stdin { options.stdinFilename = stdinFilename }
             if let time {
                 guard let t = Timestamp(rfc3339: time) else { throw LifeboatError(.invalidArgument, "--time \(time) is not an RFC 3339 time") }

@@ -129,6 +129,7 @@ struct EtcdBackupCommand: AsyncParsableCommand {
             options.tags = tags.flatMap { $0.split(separator: ",").map(String.init) }
             options.hostname = host
             options.dryRun = dryRun
+            options.compression = try global.compressionMode()
             let progress = EtcdBackupProgress()
             if output.showsProgress { options.progress = progress }
             let prepared = options

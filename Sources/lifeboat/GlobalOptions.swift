@@ -30,6 +30,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Threads for hashing, compression and encryption (env: LIFEBOAT_WORKERS; default: number of cores).")
     var workers: Int?
 
+    @Option(help: "Compression of new data: auto, off, fastest, better or max (env: LIFEBOAT_COMPRESSION; default: auto).")
+    var compression: String?
+
     @Flag(name: .customLong("no-lock"), help: "Do not lock the repository (for read-only media); unsafe with concurrent writers.")
     var noLock = false
 
@@ -52,6 +55,18 @@ struct GlobalOptions: ParsableArguments {
         if let workers, workers > 0 { return workers }
         if let env = environment("LIFEBOAT_WORKERS"), let n = Int(env), n > 0 { return n }
         return defaultWorkerCount()
+    }
+
+    /// The `--compression` mode from the flag or the environment.
+    func compressionMode() throws -> Compression {
+        guard let name = compression ?? environment("LIFEBOAT_COMPRESSION") ?? environment("RESTIC_COMPRESSION"), !name.isEmpty else {
+            return .auto
+        }
+        guard let mode = Compression(name: name) else {
+            throw LifeboatError(.invalidArgument, "unknown compression mode \"\(name)\"",
+                                hint: "use one of: \(Compression.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return mode
     }
 
     var output: Output { Output(json: json, quiet: quiet, verbose: verbose) }

@@ -41,12 +41,13 @@ struct K8sBackupCommand: AsyncParsableCommand {
         try await runCommand(output) {
             let filters = try filter.filters()
             let tags = tag.flatMap { $0.split(separator: ",").map(String.init) }
+            let compression = try global.compressionMode()
             let result: KubernetesBackup.Result
             if let fromDir {
                 let cluster = KubernetesBackup.sanitize(clusterName: clusterName ?? "manifests")
                 result = try await global.withRepository { repository in
                     try await KubernetesBackup.fromDirectory(fromDir, repository: repository, cluster: cluster, filters: filters,
-                                                             tags: tags, dryRun: dryRun)
+                                                             tags: tags, dryRun: dryRun, compression: compression)
                 }
             } else {
                 let client = try kube.client()
@@ -58,7 +59,7 @@ struct K8sBackupCommand: AsyncParsableCommand {
                         .max { $0.snapshot.time < $1.snapshot.time }?.id
                     return try await KubernetesBackup.fromCluster(client: client, repository: repository, cluster: cluster, filters: filters,
                                                                   tags: tags, dryRun: dryRun, concurrency: concurrency, pageSize: pageSize,
-                                                                  parent: parent)
+                                                                  parent: parent, compression: compression)
                 }
             }
             render(result, output: output)

@@ -66,7 +66,7 @@ enum Interrupts {
 /// restic users type global options before the command (`lifeboat -r REPO backup …`);
 /// ArgumentParser reads them only after it, so they are moved there.
 enum GlobalArguments {
-    static let withValue: Set<String> = ["-r", "--repo", "--password-file", "--password-command", "--workers"]
+    static let withValue: Set<String> = ["-r", "--repo", "--password-file", "--password-command", "--workers", "--compression"]
     static let flags: Set<String> = ["--json", "-q", "--quiet", "-v", "--verbose", "--no-lock"]
 
     static func movedAfterSubcommand(_ arguments: [String]) -> [String] {

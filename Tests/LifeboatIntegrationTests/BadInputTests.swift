@@ -330,7 +330,7 @@ struct BadInputCraftedTests {
         let orphanSaver = BlobSaver(repository: crafted.repository, index: MasterIndex())
         let text = Array("content the index forgot".utf8)
         let dataID = SHA256.hash(text)
-        _ = try text.withUnsafeBytes { try orphanSaver.save(.data, id: dataID, plaintext: $0, cipher: crafted.cipher, compressor: crafted.compressor) }
+        _ = try text.withUnsafeBytes { try orphanSaver.save(.data, id: dataID, plaintext: $0, cipher: crafted.cipher) }
         try orphanSaver.flush(cipher: crafted.cipher)
         orphanSaver.finishInput()
         try await orphanSaver.runUploads()

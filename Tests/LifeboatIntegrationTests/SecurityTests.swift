@@ -14,7 +14,6 @@ struct SecurityTests {
         let repository: Repository
         let saver: BlobSaver
         let cipher: Cipher
-        let compressor = ZstdCompressor()
 
         init(path: String, password: String) async throws {
             repository = try await Repository.initialize(backend: LocalBackend(path: path), password: Array(password.utf8))
@@ -24,7 +23,7 @@ struct SecurityTests {
 
         func blob(_ type: BlobType, _ bytes: [UInt8]) throws -> ID {
             let id = SHA256.hash(bytes)
-            _ = try bytes.withUnsafeBytes { try saver.save(type, id: id, plaintext: $0, cipher: cipher, compressor: compressor) }
+            _ = try bytes.withUnsafeBytes { try saver.save(type, id: id, plaintext: $0, cipher: cipher) }
             return id
         }
 

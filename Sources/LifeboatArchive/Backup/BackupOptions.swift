@@ -21,7 +21,8 @@ public struct BackupOptions: Sendable {
     public var workers: Int = defaultWorkerCount()
     /// Back up standard input as one file of this name instead of `paths`.
     public var stdinFilename: String?
-    public var compressionLevel: Int32 = 3
+    /// How new blobs are compressed (`--compression`).
+    public var compression: Compression = .auto
 
     public init(paths: [String]) { self.paths = paths }
 }

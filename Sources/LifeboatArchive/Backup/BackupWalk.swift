@@ -97,7 +97,7 @@ final class BackupWalk: @unchecked Sendable {
     // MARK: - Workers and assembler
 
     private func work() {
-        let writer = BlobWriter(saver: saver, compressionLevel: options.compressionLevel)
+        let writer = BlobWriter(saver: saver, compression: options.compression)
         defer { finish(writer) }
         while var job = jobs.pop() {
             defer {
@@ -137,7 +137,7 @@ final class BackupWalk: @unchecked Sendable {
     }
 
     private func assemble() {
-        let writer = BlobWriter(saver: saver, compressionLevel: options.compressionLevel)
+        let writer = BlobWriter(saver: saver, compression: options.compression)
         defer { finish(writer) }
         while let directory = directories.pop() {
             if failure.isSet { continue }

@@ -10,7 +10,7 @@ public struct VirtualSnapshotOptions: Sendable {
     public var time: Timestamp?
     public var parent: ID?
     public var dryRun = false
-    public var compressionLevel: Int32 = 3
+    public var compression: Compression = .auto
 
     public init(paths: [String]) { self.paths = paths }
 }
@@ -34,7 +34,7 @@ public func backupVirtualTree(repository: Repository, index: MasterIndex, option
                               produce: @escaping @Sendable (VirtualTreeWriter) throws -> Void) async throws -> VirtualBackupResult {
     let start = Timestamp.now()
     let saver = BlobSaver(repository: repository, index: index, dryRun: options.dryRun)
-    let writer = VirtualTreeWriter(repository: repository, saver: saver, compressionLevel: options.compressionLevel)
+    let writer = VirtualTreeWriter(repository: repository, saver: saver, compression: options.compression)
     let tree: ID
     do {
         tree = try await withThrowingTaskGroup(of: ID?.self) { group in

@@ -14,15 +14,15 @@ public import LifeboatRepository
 public final class VirtualTreeWriter: Sendable {
     public let repository: Repository
     let saver: BlobSaver
-    private let compressionLevel: Int32
+    private let compression: Compression
     private let root = Locked(VirtualDirectory())
     private let writers = Locked<[WriterBox]>([])
     private let totals = Locked((files: 0, bytes: UInt64(0)))
 
-    init(repository: Repository, saver: BlobSaver, compressionLevel: Int32) {
+    init(repository: Repository, saver: BlobSaver, compression: Compression) {
         self.repository = repository
         self.saver = saver
-        self.compressionLevel = compressionLevel
+        self.compression = compression
     }
 
     /// Adds a file with the given contents. `path` components must be non-empty and must
@@ -41,7 +41,7 @@ public final class VirtualTreeWriter: Sendable {
     public func addStream(_ path: [String], mode: UInt32 = 0o644, mtime: Timestamp = .now(),
                           produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> UInt64 {
         try Self.validate(path)
-        let box = writers.withLock { $0.popLast() } ?? WriterBox(BlobWriter(saver: saver, compressionLevel: compressionLevel))
+        let box = writers.withLock { $0.popLast() } ?? WriterBox(BlobWriter(saver: saver, compression: compression))
         defer { writers.withLock { $0.append(box) } }
         var splitter = StreamSplitter(gear: repository.gear)
         var ids: [ID] = []
@@ -70,7 +70,7 @@ public final class VirtualTreeWriter: Sendable {
     func finish() throws -> ID {
         let boxes = writers.withLock { boxes in defer { boxes.removeAll() }; return boxes }
         for box in boxes { try box.writer.flush() }
-        let writer = BlobWriter(saver: saver, compressionLevel: compressionLevel)
+        let writer = BlobWriter(saver: saver, compression: compression)
         let id = try root.withLock { try $0.store(with: writer) }
         try writer.flush()
         return id

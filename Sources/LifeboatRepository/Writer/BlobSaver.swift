@@ -104,9 +104,9 @@ public final class BlobSaver: Sendable {
     /// writes and tests; pipeline threads use a `BlobWriter` each). `flush` finishes it.
     @discardableResult
     public func save(_ type: BlobType, id: ID, plaintext: UnsafeRawBufferPointer, cipher: Cipher,
-                     compressor: ZstdCompressor) throws -> Bool {
+                     compression: Compression = .auto) throws -> Bool {
         try shared.withLock { writer in
-            if writer == nil { writer = BlobWriter(saver: self, compressionLevel: compressor.level) }
+            if writer == nil { writer = BlobWriter(saver: self, compression: compression) }
             return try writer!.save(type, id: id, plaintext: plaintext)
         }
     }

@@ -10,16 +10,17 @@ public final class BlobWriter {
     public let saver: BlobSaver
     private let sealer: StreamingSealer
     private let headerCipher: Cipher
-    private let compressor: ZstdCompressor
+    private let compressor: ZstdCompressor?
     private var piece: [UInt8] = []
     private var packers: [BlobType: Packer] = [:]
 
-    public init(saver: BlobSaver, compressionLevel: Int32 = 3) {
+    public init(saver: BlobSaver, compression: Compression = .auto) {
         self.saver = saver
         let key = saver.repository.masterKey
         sealer = StreamingSealer(key: key)
         headerCipher = Cipher(key: key)
-        compressor = ZstdCompressor(level: compressionLevel)
+        // Format version 1 has no compressed blobs.
+        compressor = saver.repository.version >= 2 ? compression.zstdLevel.map { ZstdCompressor(level: $0) } : nil
     }
 
     deinit {
@@ -33,17 +34,16 @@ public final class BlobWriter {
     public func save(_ type: BlobType, id: ID, plaintext: UnsafeRawBufferPointer) throws -> Bool {
         precondition(plaintext.count > 0, "empty blobs are never stored")
         guard saver.reserve(id, type: type) else { return false }
-        let compress = saver.repository.version >= 2
         if saver.dryRun {
             var stored = 32
-            if compress { compressor.compress(plaintext, into: &piece) { stored += $0.count } } else { stored += plaintext.count }
+            if let compressor { compressor.compress(plaintext, into: &piece) { stored += $0.count } } else { stored += plaintext.count }
             saver.account(type, plaintextBytes: plaintext.count, storedBytes: stored)
             return true
         }
         let packer = try openPacker(type)
         let start = packer.size
         try sealer.begin().withUnsafeBytes { try packer.write($0) }
-        if compress {
+        if let compressor {
             try compressor.compress(plaintext, into: &piece) { out in
                 sealer.update(out)
                 try packer.write(UnsafeRawBufferPointer(out))
@@ -63,7 +63,7 @@ public final class BlobWriter {
             }
         }
         try sealer.finish().withUnsafeBytes { try packer.write($0) }
-        try endBlob(packer, type, id: id, start: start, uncompressedLength: compress ? UInt32(plaintext.count) : 0,
+        try endBlob(packer, type, id: id, start: start, uncompressedLength: compressor != nil ? UInt32(plaintext.count) : 0,
                     plaintextLength: plaintext.count)
         return true
     }
