@@ -37,7 +37,7 @@ public enum Directory {
             if name == [0x2e] || name == [0x2e, 0x2e] { continue }
             names.append(name)
         }
-        names.sort { $0.lexicographicallyPrecedes($1) }
+        names.sort(by: bytesPrecede)
         return names
     }
 }

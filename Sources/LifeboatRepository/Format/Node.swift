@@ -113,7 +113,7 @@ public struct Tree: Sendable, Equatable {
 
     /// Sorts nodes by raw name bytes, as restic requires.
     public mutating func sort() {
-        nodes.sort { $0.name.lexicographicallyPrecedes($1.name) }
+        nodes.sort { bytesPrecede($0.name, $1.name) }
     }
 
     /// Binary search by raw name.
@@ -121,7 +121,7 @@ public struct Tree: Sendable, Equatable {
         var lo = 0, hi = nodes.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if nodes[mid].name.lexicographicallyPrecedes(name) { lo = mid + 1 } else { hi = mid }
+            if bytesPrecede(nodes[mid].name, name) { lo = mid + 1 } else { hi = mid }
         }
         return lo < nodes.count && nodes[lo].name == name ? nodes[lo] : nil
     }
