@@ -30,6 +30,12 @@ public struct ChunkerParameters: Sendable, Equatable {
 public struct GearTable: Sendable {
     public let values: [UInt64]
 
+    /// A table given value by value (tests).
+    public init(values: [UInt64]) {
+        precondition(values.count == 256)
+        self.values = values
+    }
+
     /// Derives 256 values as SHA-256("lifeboat-gear-v1" ‖ seed ‖ i).
     public init(seed: String) {
         let hasher = SHA256()
@@ -52,9 +58,18 @@ public struct Chunker: Sendable {
     /// Bytes of the current chunk seen so far.
     private var length = 0
 
+    /// The hash after 64 or more zero bytes, whatever came before: h = 2h + g[0] has the
+    /// fixed point −g[0], and every earlier bit has been shifted out.
+    private let zeroRunHash: UInt64
+    /// Whether that hash matches neither cut mask (true for all but ~1 in 2^18 tables);
+    /// the loose mask's bits are a subset of the strict mask's.
+    private let zeroRunNeverCuts: Bool
+
     public init(gear: GearTable, parameters: ChunkerParameters = .standard) {
         self.gear = gear.values
         self.parameters = parameters
+        zeroRunHash = 0 &- gear.values[0]
+        zeroRunNeverCuts = zeroRunHash & parameters.looseMask != 0
     }
 
     /// Scans `bytes`, the continuation of the current chunk. Returns how many of them
@@ -78,12 +93,29 @@ public struct Chunker: Sendable {
             var h = hash
             var len = length
             while i < n {
-                h = (h << 1) &+ g[Int(bytes[i])]
-                i += 1
-                len += 1
-                if len >= p.minSize {
-                    let mask = len < p.normalSize ? p.strictMask : p.looseMask
-                    if h & mask == 0 || len >= p.maxSize {
+                // Hash in blocks; between blocks, look for a run of zeros to skip.
+                let blockEnd = min(n, i + 256)
+                while i < blockEnd {
+                    h = (h << 1) &+ g[Int(bytes[i])]
+                    i += 1
+                    len += 1
+                    if len >= p.minSize {
+                        let mask = len < p.normalSize ? p.strictMask : p.looseMask
+                        if h & mask == 0 || len >= p.maxSize {
+                            hash = 0
+                            length = 0
+                            return i
+                        }
+                    }
+                }
+                if h == zeroRunHash && zeroRunNeverCuts && i < n {
+                    // Each further zero byte leaves the hash as it is and cannot cut,
+                    // so a run of zeros (free space in volume images) is skipped
+                    // unhashed, up to the maximum chunk size. Same cuts as hashing it.
+                    let zeros = Self.zeroBytes(in: bytes, from: i, limit: p.maxSize - len)
+                    i += zeros
+                    len += zeros
+                    if len >= p.maxSize {
                         hash = 0
                         length = 0
                         return i
@@ -94,6 +126,15 @@ public struct Chunker: Sendable {
             length = len
             return nil
         }
+    }
+
+    /// How many bytes from `start` are zero, counting at most `limit`.
+    private static func zeroBytes(in bytes: UnsafeRawBufferPointer, from start: Int, limit: Int) -> Int {
+        let end = start + min(limit, bytes.count - start)
+        var i = start
+        while i + 8 <= end && bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) == 0 { i += 8 }
+        while i < end && bytes[i] == 0 { i += 1 }
+        return i - start
     }
 
     /// Forgets the current chunk (call at the start of each file).
