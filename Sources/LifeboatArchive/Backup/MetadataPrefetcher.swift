@@ -69,20 +69,20 @@ final class MetadataPrefetcher: @unchecked Sendable {
     /// - Returns: false once the walker stopped listening.
     private func visit(_ path: RawPath, components: [[UInt8]], parentTree: Tree?) -> Bool {
         var listing = Listing(path: path, parentTree: parentTree)
-        let names: [[UInt8]]
-        do { names = try Directory.entries(of: path) } catch {
+        let directory: Directory.Open
+        do { directory = try Directory.open(path) } catch {
             listing.error = "cannot list \(path.display): \((error as? LifeboatError)?.message ?? "\(error)")"
             return queue.push(listing)
         }
         var descend: [(index: Int, subtree: ID?)] = []
-        listing.entries.reserveCapacity(names.count)
-        for name in names {
+        listing.entries.reserveCapacity(directory.names.count)
+        for name in directory.names {
             let childComponents = components + [name]
             if excludes.contains(where: { $0.matches(childComponents) }) { continue }
             let childPath = path.appending(component: name)
             var entry = Entry(name: name, path: childPath, components: childComponents, status: .failure(Self.noStatus))
             do {
-                let status = try FileStatus.lstat(childPath)
+                let status = try FileStatus.lstat(name, in: directory.fd, path: childPath)
                 entry.status = .success(status)
                 if status.mode & 0o170000 != 0o140000 {  // sockets are skipped by the walker
                     do {
@@ -101,6 +101,7 @@ final class MetadataPrefetcher: @unchecked Sendable {
             }
             listing.entries.append(entry)
         }
+        directory.close()  // before descending: one descriptor open at a time
         let entries = listing.entries
         guard queue.push(listing) else { return false }
         let tickets = parentTrees.request(descend.compactMap(\.subtree))

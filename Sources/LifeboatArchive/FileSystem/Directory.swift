@@ -11,13 +11,40 @@ public enum Directory {
     /// not followed. Wraps `open`, `fdopendir`, `readdir`.
     /// - Throws: `.io` naming `path`.
     public static func entries(of path: RawPath) throws -> [[UInt8]] {
+        let directory = try open(path)
+        directory.close()
+        return directory.names
+    }
+
+    /// An open directory: its entry names (as `entries(of:)`) and a descriptor to stat them
+    /// by name, which spares the kernel a walk of the whole path per entry.
+    public struct Open {
+        public let fd: Int32
+        public let names: [[UInt8]]
+        public func close() { _ = Glibc.close(fd) }
+    }
+
+    /// Opens and lists the directory at `path`; the caller closes it.
+    /// - Throws: `.io` naming `path`.
+    public static func open(_ path: RawPath) throws -> Open {
         let (fd, openErrno) = try withCString(path.bytes) { cPath in
-            retryingEINTR { open(cPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            retryingEINTR { Glibc.open(cPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         }
         guard fd >= 0 else { throw LifeboatError.posix("open directory", path.display, errno: openErrno) }
-        guard let dir = fdopendir(fd) else {
+        do {
+            return Open(fd: fd, names: try names(of: fd, path: path))
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
+    }
+
+    private static func names(of fd: Int32, path: RawPath) throws -> [[UInt8]] {
+        // fdopendir takes over the descriptor it is given: hand it a copy.
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0, let dir = fdopendir(copy) else {
             let code = errno
-            _ = close(fd)
+            if copy >= 0 { _ = Glibc.close(copy) }
             throw LifeboatError.posix("fdopendir", path.display, errno: code)
         }
         defer { closedir(dir) }

@@ -48,4 +48,13 @@ public struct FileStatus: Sendable, Equatable {
         guard code == 0 else { throw LifeboatError.posix("lstat", path.display, errno: code) }
         return FileStatus(s)
     }
+
+    /// Status of the entry `name` of the open directory `directory`, not following a final
+    /// symlink. Wraps `fstatat`; errors name `path`, the entry's full path.
+    public static func lstat(_ name: [UInt8], in directory: Int32, path: RawPath) throws -> FileStatus {
+        var s = stat()
+        let code = try withCString(name) { fstatat(directory, $0, &s, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno }
+        guard code == 0 else { throw LifeboatError.posix("lstat", path.display, errno: code) }
+        return FileStatus(s)
+    }
 }
