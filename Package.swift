@@ -31,9 +31,11 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // __builtin_prefetch for the index's batched lookups (header only).
         .systemLibrary(name: "CPrefetch"),
+        // scrypt's ROMix with SSE2 intrinsics (header only).
+        .systemLibrary(name: "CScrypt"),
 
         // IDs, crypto, compression, chunking, JSON: no file or network I/O.
-        .target(name: "LifeboatCore", dependencies: ["CZstd", "COpenSSL"], swiftSettings: strict),
+        .target(name: "LifeboatCore", dependencies: ["CZstd", "COpenSSL", "CScrypt"], swiftSettings: strict),
         // HTTP(S) over libcurl: pooled connections, TLS options, streamed bodies.
         .target(name: "LifeboatHTTP", dependencies: ["LifeboatCore", "CCurl"], swiftSettings: strict),
         // The restic v2 format, backends, and the repository (index, packer, blob store).

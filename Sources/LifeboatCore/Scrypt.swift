@@ -1,12 +1,17 @@
 internal import COpenSSL
+internal import CScrypt
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// scrypt key derivation (RFC 7914).
 ///
 /// restic's keys use p = 5: five independent 32 MiB lanes, which OpenSSL runs one after
 /// another. Opening a repository waits for them, so with p > 1 the lanes run here on
-/// several threads (same result, a third of the time on two cores); p = 1 stays with
-/// `EVP_PBE_scrypt`.
+/// several threads (same result, a third of the time on two cores). Each lane's ROMix runs
+/// in C with SSE2 (`CScrypt`), about twice as fast as OpenSSL's scalar code; without SSE2,
+/// p = 1 goes to `EVP_PBE_scrypt` and other lanes to a scalar Swift ROMix.
 public enum Scrypt {
     /// Largest work factors accepted from a key file; beyond these a file is a memory bomb.
     public static let maxMemory: UInt64 = 1 << 30
@@ -23,7 +28,7 @@ public enum Scrypt {
         }
         let laneMemory = 128 * r * n
         let workers = Int(min(UInt64(max(threads, 1)), p, max(maxMemory / laneMemory, 1)))
-        if workers == 1 { return try openSSLDerive(password, salt, n, r, p, length, memory) }
+        if workers == 1 && LIFEBOAT_ROMIX_SIMD == 0 { return try openSSLDerive(password, salt, n, r, p, length, memory) }
 
         var lanes = try pbkdf2(password: password, salt: salt, length: Int(p * 128 * r))
         lanes.withUnsafeMutableBytes { raw in
@@ -44,7 +49,8 @@ public enum Scrypt {
     /// Two lanes at once: this machine class has two cores, and each lane is 32 MiB.
     public static let defaultThreads = 2
 
-    private static func openSSLDerive(_ password: [UInt8], _ salt: [UInt8], _ n: UInt64, _ r: UInt64, _ p: UInt64,
+    /// OpenSSL's scrypt, the reference the lanes here are tested against.
+    static func openSSLDerive(_ password: [UInt8], _ salt: [UInt8], _ n: UInt64, _ r: UInt64, _ p: UInt64,
                                       _ length: Int, _ memory: UInt64) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: length)
         // A NUL-terminated copy gives a valid pointer even for an empty password.
@@ -87,22 +93,39 @@ private struct UncheckedPointer: @unchecked Sendable {
 private struct ROMix {
     let n: Int, r: Int
     let table: UnsafeMutablePointer<UInt32>
-    let x: UnsafeMutablePointer<UInt32>
-    let y: UnsafeMutablePointer<UInt32>
+    /// x and y, one after the other (the SSE2 code wants them so, 16-byte aligned).
+    let xy: UnsafeMutablePointer<UInt32>
     let block: UnsafeMutablePointer<UInt32>
+    var x: UnsafeMutablePointer<UInt32> { xy }
+    var y: UnsafeMutablePointer<UInt32> { xy + 32 * r }
 
     init(n: Int, r: Int) {
         self.n = n; self.r = r
-        table = .allocate(capacity: n * 32 * r)
-        x = .allocate(capacity: 32 * r)
-        y = .allocate(capacity: 32 * r)
+        table = Self.hugePageTable(n * 32 * r)
+        xy = UnsafeMutableRawPointer.allocate(byteCount: 64 * r * 4, alignment: 64).bindMemory(to: UInt32.self, capacity: 64 * r)
         block = .allocate(capacity: 16)
     }
 
-    func deallocate() { table.deallocate(); x.deallocate(); y.deallocate(); block.deallocate() }
+    /// The N-block table, on transparent huge pages where the kernel gives them: 16 faults
+    /// and TLB entries for 32 MiB instead of 8,192, and the second loop reads it at random.
+    private static func hugePageTable(_ words: Int) -> UnsafeMutablePointer<UInt32> {
+        let bytes = words * 4
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 2 << 20, bytes) == 0, let raw else { fatalError("out of memory for scrypt (\(bytes >> 20) MiB)") }
+        if bytes >= 2 << 20 { _ = madvise(raw, bytes, 14) }  // MADV_HUGEPAGE; only a hint
+        return raw.bindMemory(to: UInt32.self, capacity: words)
+    }
+
+    func deallocate() { free(table); xy.deallocate(); block.deallocate() }
 
     mutating func mix(_ lane: UnsafeMutablePointer<UInt32>) {
         let words = 32 * r
+        if LIFEBOAT_ROMIX_SIMD != 0 {
+            for k in 0..<words { lane[k] = UInt32(littleEndian: lane[k]) }
+            lifeboat_scrypt_romix(lane, r, UInt64(n), table, xy)
+            for k in 0..<words { lane[k] = lane[k].littleEndian }
+            return
+        }
         for k in 0..<words { x[k] = UInt32(littleEndian: lane[k]) }
         var (current, other) = (x, y)
         for i in 0..<n {
