@@ -159,6 +159,64 @@ struct SeededBytes {
         #expect(try describe(restored) == describe(source))
     }
 
+    /// Stores a copy of the tree at `path` below `root`, re-encoded by `transform` (and its
+    /// ancestors, which now name it); returns the new root.
+    func rewriteTree(_ root: ID, along path: ArraySlice<[UInt8]>, index: MasterIndex, saver: BlobSaver, cipher: Cipher,
+                     transform: ([UInt8]) -> [UInt8]) async throws -> ID {
+        var tree = try await repository.loadTree(root, index: index)
+        let bytes: [UInt8]
+        if let name = path.first {
+            let i = try #require(tree.nodes.firstIndex { $0.name == name })
+            tree.nodes[i].subtree = try await rewriteTree(try #require(tree.nodes[i].subtree), along: path.dropFirst(), index: index,
+                                                          saver: saver, cipher: cipher, transform: transform)
+            bytes = tree.encoded()
+        } else {
+            bytes = transform(tree.encoded())
+        }
+        let id = SHA256.hash(bytes)
+        _ = try bytes.withUnsafeBytes { try saver.save(.tree, id: id, plaintext: $0, cipher: cipher) }
+        return id
+    }
+
+    @Test("a directory whose entries all match the parent's reuses the parent's tree blob as it is, not re-encoded")
+    func unchangedDirectoryReusesTheParentTreeBlob() async throws {
+        try file("a/one", [1])
+        try file("a/b/two", [2, 2])
+        let first = try await backup()
+        // The same nodes, encoded with a space after the opening brace: another blob ID.
+        let index = try await repository.loadIndex()
+        let saver = BlobSaver(repository: repository, index: index)
+        let cipher = Cipher(key: repository.masterKey)
+        let root = try await rewriteTree(first.snapshot.tree, along: ArraySlice(pathComponents(source.bytes)), index: index,
+                                         saver: saver, cipher: cipher) { Array("{ ".utf8) + $0.dropFirst() }
+        try saver.flush(cipher: cipher)
+        saver.finishInput()
+        try await saver.runUploads()
+        _ = try await saver.writeIndex()
+        var parent = first.snapshot
+        parent.tree = root
+        let parentID = try await repository.saveSnapshot(parent)
+        let respelled = try await sourceTree(parent)
+        #expect(respelled != (try await sourceTree(first.snapshot)))
+
+        var options = BackupOptions(paths: [source.display])
+        options.hostname = "test-host"
+        options.workers = 2
+        options.parent = parentID
+        let second = try await Archiver(repository: repository).backup(options, index: try await repository.loadIndex())
+        #expect(second.filesUnmodified == 2)
+        #expect(try await sourceTree(second.snapshot) == respelled, "the unchanged source directory was encoded again")
+
+        // A change below it: the directory and its ancestors are encoded afresh.
+        try file("a/b/two", [3, 3, 3])
+        options.parent = second.snapshotID
+        let third = try await Archiver(repository: repository).backup(options, index: try await repository.loadIndex())
+        #expect(third.filesChanged == 1)
+        #expect(try await sourceTree(third.snapshot) != respelled)
+        let restored = try await restore(try #require(third.snapshotID), into: "restored")
+        #expect(try describe(restored) == describe(source))
+    }
+
     @Test func incrementalBackupSeesXattrChangesAndKeepsUntouchedOnes() async throws {
         try file("d/kept", [1, 2, 3])
         try file("d/tagged", [4, 5, 6])

@@ -13,6 +13,8 @@ final class DirectoryBuild: @unchecked Sendable {
     /// Highest chunk sequence number issued for this directory's own files.
     var lastSequence = -1
     var parentTreeID: ID?
+    /// The nodes of the parent snapshot's tree `parentTreeID`, when it was read.
+    var parentNodes: [Node]?
     var treeID: ID?
 }
 

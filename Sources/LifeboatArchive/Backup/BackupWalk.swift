@@ -144,13 +144,19 @@ final class BackupWalk: @unchecked Sendable {
             guard completion.wait(through: directory.lastSequence) else { continue }
             for (i, content) in directory.files { directory.nodes[i].content = completion.ids(of: content) }
             for (i, child) in directory.children { directory.nodes[i].subtree = child.treeID! }
-            let bytes = Tree(nodes: directory.nodes).encoded()
-            let id = SHA256.hash(bytes)
-            do {
-                try bytes.withUnsafeBytes { try writer.save(.tree, id: id, plaintext: $0) }
-            } catch {
-                if failure.set(error) { completion.fail() }
-                continue
+            let id: ID
+            if let parentID = directory.parentTreeID, let parentNodes = directory.parentNodes, parentNodes == directory.nodes {
+                // Nothing changed: the parent's tree blob serves as it is, not encoded again.
+                id = parentID
+            } else {
+                let bytes = Tree(nodes: directory.nodes).encoded()
+                id = SHA256.hash(bytes)
+                do {
+                    try bytes.withUnsafeBytes { try writer.save(.tree, id: id, plaintext: $0) }
+                } catch {
+                    if failure.set(error) { completion.fail() }
+                    continue
+                }
             }
             directory.treeID = id
             summaryLock.withLock { c in
@@ -158,6 +164,7 @@ final class BackupWalk: @unchecked Sendable {
             }
             // Only the ID is needed from now on.
             directory.nodes = []
+            directory.parentNodes = nil
             directory.files = []
             directory.children = []
         }
@@ -243,6 +250,7 @@ final class BackupWalk: @unchecked Sendable {
             recordError(error)
             return
         }
+        if build.parentTreeID != nil { build.parentNodes = listing.parentTree?.nodes }
         for entry in listing.entries {
             if failure.isSet { return }
             let status: FileStatus
