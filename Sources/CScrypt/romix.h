@@ -25,22 +25,25 @@ static const uint8_t lifeboat_diagonal[16] = {0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 
 
 #define LIFEBOAT_ROTL(v, n) _mm_xor_si128(_mm_slli_epi32((v), (n)), _mm_srli_epi32((v), 32 - (n)))
 
+// One quarter-round on four lanes at once: b ^= (a+d) <<< 7, c ^= (b+a) <<< 9,
+// d ^= (c+b) <<< 13, a ^= (d+c) <<< 18.
+static inline void lifeboat_quarter_rounds(__m128i *a, __m128i *b, __m128i *c, __m128i *d) {
+    *b = _mm_xor_si128(*b, LIFEBOAT_ROTL(_mm_add_epi32(*a, *d), 7));
+    *c = _mm_xor_si128(*c, LIFEBOAT_ROTL(_mm_add_epi32(*b, *a), 9));
+    *d = _mm_xor_si128(*d, LIFEBOAT_ROTL(_mm_add_epi32(*c, *b), 13));
+    *a = _mm_xor_si128(*a, LIFEBOAT_ROTL(_mm_add_epi32(*d, *c), 18));
+}
+
 static inline void lifeboat_salsa20_8(__m128i b[4]) {
     __m128i x0 = b[0], x1 = b[1], x2 = b[2], x3 = b[3];
     for (int i = 0; i < 4; i++) {
         // Column round: lane k of x0..x3 is (a, b, c, d) of column k.
-        x1 = _mm_xor_si128(x1, LIFEBOAT_ROTL(_mm_add_epi32(x0, x3), 7));
-        x2 = _mm_xor_si128(x2, LIFEBOAT_ROTL(_mm_add_epi32(x1, x0), 9));
-        x3 = _mm_xor_si128(x3, LIFEBOAT_ROTL(_mm_add_epi32(x2, x1), 13));
-        x0 = _mm_xor_si128(x0, LIFEBOAT_ROTL(_mm_add_epi32(x3, x2), 18));
-        // Turn the lanes so that lane k holds row k: x3 becomes b, x2 c, x1 d.
+        lifeboat_quarter_rounds(&x0, &x1, &x2, &x3);
+        // Turn the lanes so that lane k holds row k: then x3 is its b, x2 its c, x1 its d.
         x1 = _mm_shuffle_epi32(x1, 0x93);
         x2 = _mm_shuffle_epi32(x2, 0x4E);
         x3 = _mm_shuffle_epi32(x3, 0x39);
-        x3 = _mm_xor_si128(x3, LIFEBOAT_ROTL(_mm_add_epi32(x0, x1), 7));
-        x2 = _mm_xor_si128(x2, LIFEBOAT_ROTL(_mm_add_epi32(x3, x0), 9));
-        x1 = _mm_xor_si128(x1, LIFEBOAT_ROTL(_mm_add_epi32(x2, x3), 13));
-        x0 = _mm_xor_si128(x0, LIFEBOAT_ROTL(_mm_add_epi32(x1, x2), 18));
+        lifeboat_quarter_rounds(&x0, &x3, &x2, &x1);
         x1 = _mm_shuffle_epi32(x1, 0x39);
         x2 = _mm_shuffle_epi32(x2, 0x4E);
         x3 = _mm_shuffle_epi32(x3, 0x93);
