@@ -52,6 +52,32 @@ struct CompressionModeTests {
         #expect(max <= auto, "--compression max stored \(max) bytes, more than auto's \(auto)")
     }
 
+    @Test("k8s backup follows --compression too")
+    func kubernetesBackupFollowsTheMode() throws {
+        var sizes: [String: Int] = [:]
+        for mode in ["off", "auto"] {
+            let w = try CLIWorkspace()
+            let payload = String(repeating: "replica-set rolled out, 3 of 3 pods ready; ", count: 600)
+            try w.write("manifests/big.yaml", """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: big
+                  namespace: default
+                data:
+                  payload: "\(payload)"
+                """)
+            try w.initialize()
+            let r = try w.lifeboat(["--compression", mode, "k8s", "backup", "--from-dir", w.source + "/manifests", "--cluster-name", "c"])
+            try #require(r.status == 0, "\(r.summary)")
+            sizes[mode] = try Self.dataBytes(w)
+            let check = try Restic(repository: w.repo, password: w.password).run(["check", "--read-data"])
+            #expect(check.isSpotlessCheck, "restic check --read-data after k8s backup --compression \(mode): \(check)")
+        }
+        let off = try #require(sizes["off"]), auto = try #require(sizes["auto"])
+        #expect(off > 25_000 && auto < off / 4, "k8s backup stored \(off) bytes with off, \(auto) with auto")
+    }
+
     @Test("the environment sets the mode; an unknown mode fails before anything is written")
     func environmentAndBadMode() throws {
         let w = try CLIWorkspace()
