@@ -93,20 +93,41 @@ public struct Chunker: Sendable {
             var h = hash
             var len = length
             while i < n {
-                // Hash in blocks; between blocks, look for a run of zeros to skip.
-                let blockEnd = min(n, i + 256)
-                while i < blockEnd {
-                    h = (h << 1) &+ g[Int(bytes[i])]
-                    i += 1
-                    len += 1
-                    if len >= p.minSize {
-                        let mask = len < p.normalSize ? p.strictMask : p.looseMask
-                        if h & mask == 0 || len >= p.maxSize {
+                // Hash in blocks of at most 256 bytes that stay within one phase of the
+                // chunk's length, so the inner loops test one fixed mask (or none):
+                // after a byte, length < minSize cannot cut, < normalSize cuts on the strict
+                // mask, up to maxSize on the loose one, and maxSize always cuts.
+                let phaseEnd: Int, mask: UInt64?
+                if len < p.minSize - 1 {
+                    (phaseEnd, mask) = (p.minSize - 1, nil)
+                } else if len < p.normalSize - 1 {
+                    (phaseEnd, mask) = (p.normalSize - 1, p.strictMask)
+                } else {
+                    (phaseEnd, mask) = (p.maxSize, p.looseMask)
+                }
+                let blockEnd = min(n, i + 256, i + (phaseEnd - len))
+                let blockStart = i
+                if let mask {
+                    while i < blockEnd {
+                        h = (h << 1) &+ g[Int(bytes[i])]
+                        i += 1
+                        if h & mask == 0 {
                             hash = 0
                             length = 0
                             return i
                         }
                     }
+                } else {
+                    while i < blockEnd {
+                        h = (h << 1) &+ g[Int(bytes[i])]
+                        i += 1
+                    }
+                }
+                len += i - blockStart
+                if len >= p.maxSize {
+                    hash = 0
+                    length = 0
+                    return i
                 }
                 if h == zeroRunHash && zeroRunNeverCuts && i < n {
                     // Each further zero byte leaves the hash as it is and cannot cut,
