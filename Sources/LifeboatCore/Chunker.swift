@@ -89,7 +89,8 @@ public struct Chunker: Sendable {
             if length < hashStart { return nil }
             hash = 0
         }
-        return gear.withUnsafeBufferPointer { g -> Int? in
+        // Returns the cut (if any) and the hash state to carry into the next call.
+        let (cut, h, len) = gear.withUnsafeBufferPointer { g -> (Int?, UInt64, Int) in
             var h = hash
             var len = length
             while i < n {
@@ -111,11 +112,7 @@ public struct Chunker: Sendable {
                     while i < blockEnd {
                         h = (h << 1) &+ g[Int(bytes[i])]
                         i += 1
-                        if h & mask == 0 {
-                            hash = 0
-                            length = 0
-                            return i
-                        }
+                        if h & mask == 0 { return (i, 0, 0) }
                     }
                 } else {
                     while i < blockEnd {
@@ -124,11 +121,7 @@ public struct Chunker: Sendable {
                     }
                 }
                 len += i - blockStart
-                if len >= p.maxSize {
-                    hash = 0
-                    length = 0
-                    return i
-                }
+                if len >= p.maxSize { return (i, 0, 0) }
                 if h == zeroRunHash && zeroRunNeverCuts && i < n {
                     // Each further zero byte leaves the hash as it is and cannot cut,
                     // so a run of zeros (free space in volume images) is skipped
@@ -136,17 +129,14 @@ public struct Chunker: Sendable {
                     let zeros = Self.zeroBytes(in: bytes, from: i, limit: p.maxSize - len)
                     i += zeros
                     len += zeros
-                    if len >= p.maxSize {
-                        hash = 0
-                        length = 0
-                        return i
-                    }
+                    if len >= p.maxSize { return (i, 0, 0) }
                 }
             }
-            hash = h
-            length = len
-            return nil
+            return (nil, h, len)
         }
+        hash = h
+        length = len
+        return cut
     }
 
     /// How many bytes from `start` are zero, counting at most `limit`.
