@@ -13,7 +13,7 @@ final class BackupWalk: @unchecked Sendable {
 
     let jobs: BoundedQueue<ChunkJob>
     let buffers: BufferPool
-    private let directories = BoundedQueue<DirectoryBuild>(maxItems: 512)
+    private let directories = BoundedQueue<DirectoryBuild>(maxItems: 512, batch: 32)
     let completion = Completion()
     let failure = PipelineFailure()
     private let readSize = 1 << 20

@@ -35,7 +35,7 @@ final class MetadataPrefetcher: @unchecked Sendable {
     }
 
     // A few thousand entries ahead are enough to keep the walker busy; more only costs memory.
-    private let queue = BoundedQueue<Listing>(maxItems: 32, maxBytes: 1 << 20) { $0.entries.count * 300 }
+    private let queue = BoundedQueue<Listing>(maxItems: 32, maxBytes: 1 << 20, batch: 8) { $0.entries.count * 300 }
     private var thread: PipelineThread?
     private let nodeReader = NodeReader()
     private let excludes: [GlobPattern]
@@ -50,7 +50,7 @@ final class MetadataPrefetcher: @unchecked Sendable {
         self.rootDevice = oneFileSystemDevice
         parentTrees = ParentTreeLoader(load: loadTree)
         thread = PipelineThread { [self] in
-            _ = visit(root, components: components, parentTree: parentTree)
+            _ = visit(root, components: components, parentTree: { parentTree })
             queue.close()
             parentTrees.stop()
         }
@@ -66,54 +66,70 @@ final class MetadataPrefetcher: @unchecked Sendable {
         thread = nil
     }
 
+    /// - Parameter parentTree: takes the parent snapshot's tree of `path`; called once, after
+    ///   the entries are stat'ed, so that the loader decodes it meanwhile.
     /// - Returns: false once the walker stopped listening.
-    private func visit(_ path: RawPath, components: [[UInt8]], parentTree: Tree?) -> Bool {
-        var listing = Listing(path: path, parentTree: parentTree)
+    private func visit(_ path: RawPath, components: [[UInt8]], parentTree: () -> Tree?) -> Bool {
+        var listing = Listing(path: path)
         let directory: Directory.Open
         do { directory = try Directory.open(path) } catch {
+            _ = parentTree()  // taken all the same: the loader counts what it has ready
             listing.error = "cannot list \(path.display): \((error as? LifeboatError)?.message ?? "\(error)")"
             return queue.push(listing)
         }
-        var descend: [(index: Int, subtree: ID?)] = []
         listing.entries.reserveCapacity(directory.names.count)
         for name in directory.names {
-            let childComponents = components + [name]
-            if excludes.contains(where: { $0.matches(childComponents) }) { continue }
+            var childComponents: [[UInt8]] = []
+            if !excludes.isEmpty {
+                childComponents = components + [name]
+                if excludes.contains(where: { $0.matches(childComponents) }) { continue }
+            }
             let childPath = path.appending(component: name)
             var entry = Entry(name: name, path: childPath, components: childComponents, status: .failure(Self.noStatus))
             do {
                 let status = try FileStatus.lstat(name, in: directory.fd, path: childPath)
                 entry.status = .success(status)
-                if status.mode & 0o170000 != 0o140000 {  // sockets are skipped by the walker
-                    do {
-                        let previous = parentTree?.node(named: name)
-                        let node = try nodeReader.node(name: name, path: childPath, status: status, previous: previous)
-                        entry.node = .success(node)
-                        if node.type == .dir && (rootDevice == nil || status.device == rootDevice) {
-                            descend.append((listing.entries.count, previous?.type == .dir ? previous?.subtree : nil))
-                        }
-                    } catch {
-                        entry.node = .failure(Self.lifeboatError(error))
-                    }
-                }
+                // Only directories are walked further, so only they need their components.
+                if status.mode & 0o170000 == 0o040000 && excludes.isEmpty { entry.components = components + [name] }
             } catch {
                 entry.status = .failure(Self.lifeboatError(error))
             }
             listing.entries.append(entry)
         }
         directory.close()  // before descending: one descriptor open at a time
+
+        let previousTree = parentTree()
+        listing.parentTree = previousTree
+        var descend: [(index: Int, subtree: ID?)] = []
+        for index in listing.entries.indices {
+            guard case .success(let status) = listing.entries[index].status,
+                  status.mode & 0o170000 != 0o140000 else { continue }  // sockets are skipped by the walker
+            let name = listing.entries[index].name
+            do {
+                let previous = previousTree?.node(named: name)
+                let node = try nodeReader.node(name: name, path: listing.entries[index].path, status: status, previous: previous)
+                listing.entries[index].node = .success(node)
+                if node.type == .dir && (rootDevice == nil || status.device == rootDevice) {
+                    descend.append((index, previous?.type == .dir ? previous?.subtree : nil))
+                }
+            } catch {
+                listing.entries[index].node = .failure(Self.lifeboatError(error))
+            }
+        }
         let entries = listing.entries
         guard queue.push(listing) else { return false }
         let tickets = parentTrees.request(descend.compactMap(\.subtree))
         var nextTicket = 0
         for (index, subtree) in descend {
             let entry = entries[index]
-            var previous: Tree?
+            var ticket: ParentTreeLoader.Ticket?
             if subtree != nil {
-                previous = parentTrees.take(tickets[nextTicket])
+                ticket = tickets[nextTicket]
                 nextTicket += 1
             }
-            guard visit(entry.path, components: entry.components, parentTree: previous) else { return false }
+            guard visit(entry.path, components: entry.components, parentTree: { ticket.flatMap(parentTrees.take) }) else {
+                return false
+            }
         }
         return true
     }

@@ -27,6 +27,9 @@ final class ParentTreeLoader: @unchecked Sendable {
     /// Trees the helper decoded that were not taken yet.
     private var ready = 0
     private var closed = false
+    // Wake-ups only go to a thread that sleeps: each costs a thread switch.
+    private var helperSleeps = false
+    private var takersWaiting = 0
     private let load: (ID) -> Tree?
     private var thread: PipelineThread?
 
@@ -41,7 +44,7 @@ final class ParentTreeLoader: @unchecked Sendable {
         guard !tickets.isEmpty else { return [] }
         condition.withLock {
             stack.append(contentsOf: tickets.reversed())
-            condition.broadcast()
+            if helperSleeps { condition.broadcast() }
         }
         return tickets
     }
@@ -55,11 +58,13 @@ final class ParentTreeLoader: @unchecked Sendable {
             case .done(let tree):
                 // Only the helper's trees are found done here: ours return below.
                 ready -= 1
-                condition.broadcast()
+                if helperSleeps && ready == Self.readyLimit - 1 { condition.broadcast() }
                 condition.unlock()
                 return tree
             case .running:
+                takersWaiting += 1
                 condition.wait()
+                takersWaiting -= 1
             case .queued:
                 ticket.state = .running
                 condition.unlock()
@@ -83,7 +88,11 @@ final class ParentTreeLoader: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while (stack.isEmpty || ready >= Self.readyLimit) && !closed { condition.wait() }
+            while (stack.isEmpty || ready >= Self.readyLimit) && !closed {
+                helperSleeps = true
+                condition.wait()
+                helperSleeps = false
+            }
             if closed {
                 condition.unlock()
                 return
@@ -99,7 +108,7 @@ final class ParentTreeLoader: @unchecked Sendable {
             condition.withLock {
                 ticket.state = .done(tree)
                 ready += 1
-                condition.broadcast()
+                if takersWaiting > 0 { condition.broadcast() }
             }
         }
     }

@@ -67,21 +67,32 @@ final class Condition: @unchecked Sendable {
 
 /// A FIFO between threads with a capacity in items and in bytes; `push` blocks while full,
 /// `pop` while empty. After `close`, `pop` drains what is left and then returns nil.
+///
+/// With `batch` > 1 a waiting consumer is woken once `batch` items are ready (or on
+/// `close`), and a blocked producer once the queue is half drained, instead of once per
+/// item: for many small items that are quick to handle, a thread switch per item cost more
+/// than the items. Only a consumer whose producer never waits for it may use a batch.
 final class BoundedQueue<Element>: @unchecked Sendable {
     private let condition = Condition()
     private var items: [Element?] = []
     private var head = 0
     private var bytes = 0
     private var closed = false
+    private var consumersWaiting = 0
+    private var producersWaiting = 0
     private let maxItems: Int
     private let maxBytes: Int
+    private let batch: Int
     private let weight: (Element) -> Int
 
-    init(maxItems: Int, maxBytes: Int = .max, weight: @escaping (Element) -> Int = { _ in 0 }) {
+    init(maxItems: Int, maxBytes: Int = .max, batch: Int = 1, weight: @escaping (Element) -> Int = { _ in 0 }) {
         self.maxItems = maxItems
         self.maxBytes = maxBytes
+        self.batch = max(1, min(batch, maxItems))
         self.weight = weight
     }
+
+    private var count: Int { items.count - head }
 
     /// - Returns: false if the queue was closed (the item is dropped).
     @discardableResult
@@ -89,21 +100,31 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         let w = weight(item)
         return condition.withLock {
             // An item heavier than the whole budget still goes through when the queue is empty.
-            while !closed && (items.count - head >= maxItems || (bytes + w > maxBytes && items.count - head > 0)) {
+            while !closed && (count >= maxItems || (bytes + w > maxBytes && count > 0)) {
+                if consumersWaiting > 0 { condition.broadcast() }  // full before a batch was: take it
+                producersWaiting += 1
                 condition.wait()
+                producersWaiting -= 1
             }
             if closed { return false }
             items.append(item)
             bytes += w
-            condition.broadcast()
+            if consumersWaiting > 0 && count >= batch { condition.broadcast() }
             return true
         }
     }
 
     func pop() -> Element? {
         condition.withLock {
-            while items.count - head == 0 && !closed { condition.wait() }
-            guard items.count - head > 0 else { return nil }
+            if count == 0 {
+                // Sleep until a batch is ready, so that each wake-up finds work for a while.
+                while !closed && (count == 0 || (count < batch && producersWaiting == 0)) {
+                    consumersWaiting += 1
+                    condition.wait()
+                    consumersWaiting -= 1
+                }
+            }
+            guard count > 0 else { return nil }
             let item = items[head]!
             items[head] = nil  // release it now, not when the slot is compacted
             head += 1
@@ -112,7 +133,9 @@ final class BoundedQueue<Element>: @unchecked Sendable {
                 head = 0
             }
             bytes -= weight(item)
-            condition.broadcast()
+            if producersWaiting > 0 && (batch == 1 || count == 0 || (count <= maxItems / 2 && bytes <= maxBytes / 2)) {
+                condition.broadcast()
+            }
             return item
         }
     }
