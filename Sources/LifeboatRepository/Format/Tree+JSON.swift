@@ -95,85 +95,102 @@ extension Node {
     /// Decodes one node object of a tree, with Go's tolerance: `null` leaves the zero value,
     /// keys match case-insensitively.
     init(decoding json: inout JSONPullParser) throws {
-        var name: [UInt8] = []
-        var typeName = ""
-        var mode: UInt32 = 0
-        var mtime = Timestamp.goZero, atime = Timestamp.goZero, ctime = Timestamp.goZero
-        var uid: UInt32 = 0, gid: UInt32 = 0
-        var user = "", group = ""
-        var inode: UInt64 = 0, deviceID: UInt64 = 0, size: UInt64 = 0, links: UInt64 = 0, device: UInt64 = 0
-        var linkTarget: [UInt8]? = nil
-        var linkTargetRaw: [UInt8]? = nil
-        var attributes: [ExtendedAttribute] = []
-        var content: [ID]? = nil
-        var subtree: ID? = nil
-        var error = ""
         if try json.takeNull() { throw LifeboatError(.corrupt, "cannot decode tree: a node is null") }
-        func field(_ key: NodeKey, _ json: inout JSONPullParser) throws {
-            switch key {
-            case .name: name = try GoQuote.unquote(json.goString("node name"))
-            case .type: typeName = try json.goString("node type")
-            case .mode: mode = try json.goUInt32("node mode")
-            case .mtime: mtime = try json.goTime("node mtime")
-            case .atime: atime = try json.goTime("node atime")
-            case .ctime: ctime = try json.goTime("node ctime")
-            case .uid: uid = try json.goUInt32("node uid")
-            case .gid: gid = try json.goUInt32("node gid")
-            case .user: user = try json.goString("node user")
-            case .group: group = try json.goString("node group")
-            case .inode: inode = try json.goUnsigned("node inode")
-            case .deviceID: deviceID = try json.goUnsigned("node device_id")
-            case .size: size = try json.goUnsigned("node size")
-            case .links: links = try json.goUnsigned("node links")
-            case .linkTarget: linkTarget = Array(try json.goString("node linktarget").utf8)
-            case .linkTargetRaw: linkTargetRaw = try json.takeNull() ? nil : try json.goBase64("node linktarget_raw")
-            case .extendedAttributes:
-                attributes = []
-                if try json.takeNull() { return }
-                try json.array("node extended_attributes") { json in
-                    var attribute = ExtendedAttribute(name: "", value: [])
-                    if try json.takeNull() { attributes.append(attribute); return }
-                    try json.object("extended attribute") { json, key in
-                        switch GoJSON.fold(key) {
-                        case "name": attribute.name = try json.goString("extended attribute name")
-                        case "value": attribute.value = try json.goBase64("extended attribute value")
-                        default: try json.skip()
-                        }
-                    }
-                    attributes.append(attribute)
-                }
-            case .device: device = try json.goUnsigned("node device")
-            case .content:
-                if try json.takeNull() { content = nil; return }
-                var ids: [ID] = []
-                try json.array("node content") { ids.append(try $0.id("node content")) }
-                content = ids
-            case .subtree: subtree = try json.takeNull() ? nil : try json.id("node subtree")
-            case .error: error = try json.goString("node error")
-            }
-        }
+        // The fields live in one struct rather than in locals a closure captures: captured
+        // locals are boxed and checked for exclusive access on every write.
+        var fields = NodeFields()
+        let table = NodeKey.table
         try json.object("tree node") { json, raw in
-            guard let key = NodeKey.table.field(raw) else { return try json.skip() }
-            try field(key, &json)
+            guard let key = table.field(raw) else { return try json.skip() }
+            try fields.read(key, from: &json)
         }
-        guard let kind = Kind(rawValue: typeName) else {
-            throw LifeboatError(.corrupt, "tree node \"\(String(decoding: name, as: UTF8.self))\" has unknown type \"\(typeName)\"")
+        try self.init(fields)
+    }
+
+    private init(_ f: NodeFields) throws {
+        guard let kind = Kind(rawValue: f.typeName) else {
+            throw LifeboatError(.corrupt, "tree node \"\(String(decoding: f.name, as: UTF8.self))\" has unknown type \"\(f.typeName)\"")
         }
-        self.init(name: name, type: kind, mode: mode, mtime: mtime, atime: atime, ctime: ctime, uid: uid, gid: gid)
-        self.user = user.isEmpty ? nil : user
-        self.group = group.isEmpty ? nil : group
-        self.inode = inode == 0 ? nil : inode
-        self.deviceID = deviceID == 0 ? nil : deviceID
-        self.size = size == 0 ? nil : size
-        self.links = links == 0 ? nil : links
+        self.init(name: f.name, type: kind, mode: f.mode, mtime: f.mtime, atime: f.atime, ctime: f.ctime, uid: f.uid, gid: f.gid)
+        user = f.user.isEmpty ? nil : f.user
+        group = f.group.isEmpty ? nil : f.group
+        inode = f.inode == 0 ? nil : f.inode
+        deviceID = f.deviceID == 0 ? nil : f.deviceID
+        size = f.size == 0 ? nil : f.size
+        links = f.links == 0 ? nil : f.links
         // Newer restic writes the raw bytes when the target is not UTF-8; they win.
-        let target = linkTargetRaw ?? linkTarget ?? []
-        self.linkTarget = target.isEmpty ? nil : target
-        self.extendedAttributes = attributes
-        self.device = device == 0 ? nil : device
-        self.content = content
-        self.subtree = subtree
-        self.error = error.isEmpty ? nil : error
+        let target = f.linkTargetRaw ?? f.linkTarget ?? []
+        linkTarget = target.isEmpty ? nil : target
+        extendedAttributes = f.attributes
+        device = f.device == 0 ? nil : f.device
+        content = f.content
+        subtree = f.subtree
+        error = f.error.isEmpty ? nil : f.error
+    }
+}
+
+/// A node's fields as decoded, before the zero values become nil.
+private struct NodeFields {
+    var name: [UInt8] = []
+    var typeName = ""
+    var mode: UInt32 = 0
+    var mtime = Timestamp.goZero, atime = Timestamp.goZero, ctime = Timestamp.goZero
+    var uid: UInt32 = 0, gid: UInt32 = 0
+    var user = "", group = ""
+    var inode: UInt64 = 0, deviceID: UInt64 = 0, size: UInt64 = 0, links: UInt64 = 0, device: UInt64 = 0
+    var linkTarget: [UInt8]? = nil
+    var linkTargetRaw: [UInt8]? = nil
+    var attributes: [Node.ExtendedAttribute] = []
+    var content: [ID]? = nil
+    var subtree: ID? = nil
+    var error = ""
+
+    mutating func read(_ key: NodeKey, from json: inout JSONPullParser) throws {
+        switch key {
+        case .name: name = try GoQuote.unquote(json.goString("node name"))
+        case .type: typeName = try json.goString("node type")
+        case .mode: mode = try json.goUInt32("node mode")
+        case .mtime: mtime = try json.goTime("node mtime")
+        case .atime: atime = try json.goTime("node atime")
+        case .ctime: ctime = try json.goTime("node ctime")
+        case .uid: uid = try json.goUInt32("node uid")
+        case .gid: gid = try json.goUInt32("node gid")
+        case .user: user = try json.goString("node user")
+        case .group: group = try json.goString("node group")
+        case .inode: inode = try json.goUnsigned("node inode")
+        case .deviceID: deviceID = try json.goUnsigned("node device_id")
+        case .size: size = try json.goUnsigned("node size")
+        case .links: links = try json.goUnsigned("node links")
+        case .linkTarget: linkTarget = Array(try json.goString("node linktarget").utf8)
+        case .linkTargetRaw: linkTargetRaw = try json.takeNull() ? nil : try json.goBase64("node linktarget_raw")
+        case .extendedAttributes: attributes = try Self.attributes(&json)
+        case .device: device = try json.goUnsigned("node device")
+        case .content:
+            if try json.takeNull() { content = nil; return }
+            var ids: [ID] = []
+            try json.array("node content") { ids.append(try $0.id("node content")) }
+            content = ids
+        case .subtree: subtree = try json.takeNull() ? nil : try json.id("node subtree")
+        case .error: error = try json.goString("node error")
+        }
+    }
+
+    private static func attributes(_ json: inout JSONPullParser) throws -> [Node.ExtendedAttribute] {
+        var attributes: [Node.ExtendedAttribute] = []
+        if try json.takeNull() { return [] }
+        try json.array("node extended_attributes") { json in
+            var attribute = Node.ExtendedAttribute(name: "", value: [])
+            if try json.takeNull() { attributes.append(attribute); return }
+            try json.object("extended attribute") { json, key in
+                switch GoJSON.fold(key) {
+                case "name": attribute.name = try json.goString("extended attribute name")
+                case "value": attribute.value = try json.goBase64("extended attribute value")
+                default: try json.skip()
+                }
+            }
+            attributes.append(attribute)
+        }
+        return attributes
     }
 }
 
