@@ -33,6 +33,8 @@ let package = Package(
         .systemLibrary(name: "CPrefetch"),
         // scrypt's ROMix with SSE2 intrinsics (header only).
         .systemLibrary(name: "CScrypt"),
+        // mremap for chunk buffers that grow without copying (header only).
+        .systemLibrary(name: "CMemory"),
 
         // IDs, crypto, compression, chunking, JSON: no file or network I/O.
         .target(name: "LifeboatCore", dependencies: ["CZstd", "COpenSSL", "CScrypt"], swiftSettings: strict),
@@ -41,7 +43,7 @@ let package = Package(
         // The restic v2 format, backends, and the repository (index, packer, blob store).
         .target(name: "LifeboatRepository", dependencies: ["LifeboatCore", "CPrefetch"], swiftSettings: strict),
         // File-tree backup and restore.
-        .target(name: "LifeboatArchive", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
+        .target(name: "LifeboatArchive", dependencies: ["LifeboatCore", "LifeboatRepository", "CMemory"], swiftSettings: strict),
         // Retention policies, holds, prune, repair: repository maintenance.
         .target(name: "LifeboatMaintenance", dependencies: ["LifeboatCore", "LifeboatRepository"], swiftSettings: strict),
         // S3-compatible object storage: SigV4, the S3 backend, the local metadata cache.

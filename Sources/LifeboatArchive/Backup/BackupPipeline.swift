@@ -1,5 +1,9 @@
+import CMemory
 import LifeboatCore
 import LifeboatRepository
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A directory whose node list is being built by the walker and finished by the assembler.
 ///
@@ -40,17 +44,61 @@ struct ChunkPart: @unchecked Sendable {
     var length: Int
 }
 
-/// A reusable read buffer. `bytes.count` only grows (zero-filled once), `length` says how
-/// much of it holds data, so refilling it costs no allocation and no memset.
+/// A reusable read buffer. Its capacity only grows, `length` says how much of it holds
+/// data, so refilling it costs no allocation and no memset. The bytes are a private
+/// mapping: growing it moves pages (mremap) instead of copying what was read so far, which
+/// an array did at every doubling (5 % of a d2 incremental backup's CPU, plus the page
+/// faults of each new copy).
 struct ChunkBuffer: @unchecked Sendable {
-    var bytes: [UInt8] = []
+    private var storage: MappedBytes?
     var length = 0
-    /// `bytes.count` as the pool last counted it.
+    /// `capacity` as the pool last counted it.
     fileprivate var counted = 0
 
+    var capacity: Int { storage?.count ?? 0 }
+
     mutating func reserve(_ count: Int) {
-        if bytes.count < count { bytes.append(contentsOf: repeatElement(0, count: count - bytes.count)) }
+        guard count > capacity else { return }
+        if let storage { storage.grow(to: count) } else { storage = MappedBytes(count: count) }
     }
+
+    /// The whole capacity, `length` bytes of it filled.
+    func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeMutableRawBufferPointer(start: storage?.base, count: capacity))
+    }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage?.base, count: capacity))
+    }
+}
+
+/// Anonymous memory in whole 256 KiB steps that grows without copying its bytes.
+final class MappedBytes: @unchecked Sendable {
+    private(set) var base: UnsafeMutableRawPointer
+    private(set) var count: Int
+    private static let step = 256 << 10
+
+    init(count: Int) {
+        let size = Self.rounded(count)
+        guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), mapped != MAP_FAILED else {
+            fatalError("out of memory: cannot map a \(size >> 20) MiB read buffer")
+        }
+        base = mapped
+        self.count = size
+    }
+
+    func grow(to wanted: Int) {
+        let size = Self.rounded(wanted)
+        guard let moved = lifeboat_remap(base, count, size), moved != MAP_FAILED else {
+            fatalError("out of memory: cannot grow a read buffer to \(size >> 20) MiB")
+        }
+        base = moved
+        count = size
+    }
+
+    deinit { munmap(base, count) }
+
+    private static func rounded(_ count: Int) -> Int { (max(count, 1) + step - 1) / step * step }
 }
 
 /// The chunk buffers of one backup, the memory bound of the read side: the walker waits
@@ -96,8 +144,8 @@ final class BufferPool: @unchecked Sendable {
     func give(_ buffer: ChunkBuffer) {
         var buffer = buffer
         condition.withLock {
-            heldBytes += buffer.bytes.count - buffer.counted
-            buffer.counted = buffer.bytes.count
+            heldBytes += buffer.capacity - buffer.counted
+            buffer.counted = buffer.capacity
             if heldBytes > byteBudget && created > minimum {
                 heldBytes -= buffer.counted
                 created -= 1

@@ -25,7 +25,7 @@ extension BackupWalk {
         // One byte more than expected: a short read then means end of file, without the
         // extra read that would return 0.
         batch!.buffer.reserve(start + expected + 1)
-        let count = try batch!.buffer.bytes.withUnsafeMutableBytes { raw in
+        let count = try batch!.buffer.withUnsafeMutableBytes { raw in
             try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + expected + 1]), stopAtShortRead: true)
         }
         if count > expected { return nil }

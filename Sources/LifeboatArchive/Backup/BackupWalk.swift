@@ -108,7 +108,7 @@ final class BackupWalk: @unchecked Sendable {
             }
             if failure.isSet { continue }  // drain so the walker never blocks forever
             do {
-                try job.buffer.bytes.withUnsafeBytes { raw in
+                try job.buffer.withUnsafeBytes { raw in
                     var ids: [ID] = []
                     ids.reserveCapacity(job.parts.count)
                     for part in job.parts {
@@ -398,7 +398,7 @@ final class BackupWalk: @unchecked Sendable {
             buffer.reserve(start + want)
             let n: Int
             do {
-                n = try buffer.bytes.withUnsafeMutableBytes { try read(UnsafeMutableRawBufferPointer(rebasing: $0[start..<start + want])) }
+                n = try buffer.withUnsafeMutableBytes { try read(UnsafeMutableRawBufferPointer(rebasing: $0[start..<start + want])) }
             } catch {
                 buffers.give(buffer)
                 throw error
@@ -411,15 +411,15 @@ final class BackupWalk: @unchecked Sendable {
             var scanFrom = start
             while scanFrom < buffer.length {
                 let end = buffer.length
-                let cut = buffer.bytes.withUnsafeBytes { chunker.nextBoundary(in: UnsafeRawBufferPointer(rebasing: $0[scanFrom..<end])) }
+                let cut = buffer.withUnsafeBytes { chunker.nextBoundary(in: UnsafeRawBufferPointer(rebasing: $0[scanFrom..<end])) }
                 guard let cut else { break }
                 let chunkEnd = scanFrom + cut
                 guard var next = buffers.take() else { throw failure.error! }
                 let tail = buffer.length - chunkEnd
                 next.reserve(max(tail, readSize))
                 if tail > 0 {
-                    next.bytes.withUnsafeMutableBytes { dst in
-                        buffer.bytes.withUnsafeBytes { src in
+                    next.withUnsafeMutableBytes { dst in
+                        buffer.withUnsafeBytes { src in
                             dst.baseAddress!.copyMemory(from: src.baseAddress! + chunkEnd, byteCount: tail)
                         }
                     }
