@@ -42,6 +42,15 @@ public final class ZstdCompressor {
 }
 
 extension ZstdCompressor {
+    /// Starts one frame over `input`, to be compressed straight into the caller's buffers
+    /// with `ZstdFrame.compress(into:)`. `input` must stay valid until the frame is done.
+    public func frame(_ input: UnsafeRawBufferPointer) -> ZstdFrame {
+        ZSTD_CCtx_reset(context, ZSTD_reset_session_only)
+        // A known size goes into the frame header and lets zstd size its window to the input.
+        ZSTD_CCtx_setPledgedSrcSize(context, UInt64(input.count))
+        return ZstdFrame(compressor: self, input: input)
+    }
+
     /// Compresses `input` as one frame, handing the output to `sink` in pieces of at most
     /// `pieceSize` bytes (the piece buffer is reused; `sink` may modify it in place).
     public func compress(_ input: UnsafeRawBufferPointer, pieceSize: Int = 256 << 10,
@@ -63,6 +72,34 @@ extension ZstdCompressor {
             }
             if remaining == 0 { break }
         }
+    }
+}
+
+/// One zstd frame being compressed into buffers that the caller lends piece by piece (a
+/// pack's write buffer): no intermediate copy of the output.
+public struct ZstdFrame {
+    private let compressor: ZstdCompressor
+    private let input: UnsafeRawBufferPointer
+    private var consumed = 0
+    public private(set) var isDone = false
+
+    fileprivate init(compressor: ZstdCompressor, input: UnsafeRawBufferPointer) {
+        self.compressor = compressor
+        self.input = input
+    }
+
+    /// Writes as much of the frame into `output` as fits (zstd compresses straight into it
+    /// when a whole block fits, else through its own buffer).
+    /// - Returns: the bytes written; `isDone` once the frame is complete.
+    public mutating func compress(into output: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(!isDone && output.count > 0)
+        var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: consumed)
+        var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+        let remaining = ZSTD_compressStream2(compressor.context, &outBuffer, &inBuffer, ZSTD_e_end)
+        precondition(ZSTD_isError(remaining) == 0, "ZSTD_compressStream2 failed: \(String(cString: ZSTD_getErrorName(remaining)))")
+        consumed = inBuffer.pos
+        isDone = remaining == 0
+        return outBuffer.pos
     }
 }
 

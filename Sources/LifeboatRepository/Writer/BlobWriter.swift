@@ -2,8 +2,8 @@ public import LifeboatCore
 
 /// Writes new blobs into packs of its own, for one thread.
 ///
-/// Each blob is compressed, encrypted and written to the pack's spool file in 256 KiB
-/// pieces, so no second copy of a chunk is ever held and no lock is taken while writing;
+/// Each blob is compressed straight into the pack's 1 MiB write buffer and encrypted there,
+/// so no second copy of a chunk is ever held and no lock is taken while writing;
 /// only the deduplication check and finished packs go through the shared `BlobSaver`.
 /// Data and tree blobs go to separate packs, as format version 2 requires.
 public final class BlobWriter {
@@ -11,6 +11,7 @@ public final class BlobWriter {
     private let sealer: StreamingSealer
     private let headerCipher: Cipher
     private let compressor: ZstdCompressor?
+    /// Only for dry runs, which count compressed bytes without keeping them.
     private var piece: [UInt8] = []
     private var packers: [BlobType: Packer] = [:]
 
@@ -43,23 +44,27 @@ public final class BlobWriter {
         let packer = try openPacker(type)
         let start = packer.size
         try sealer.begin().withUnsafeBytes { try packer.write($0) }
+        // Compressed, or copied, straight into the pack's write buffer and encrypted there.
         if let compressor {
-            try compressor.compress(plaintext, into: &piece) { out in
-                sealer.update(out)
-                try packer.write(UnsafeRawBufferPointer(out))
+            var frame = compressor.frame(plaintext)
+            while !frame.isDone {
+                try packer.append { space in
+                    let n = frame.compress(into: space)
+                    sealer.update(UnsafeMutableRawBufferPointer(rebasing: space[0..<n]))
+                    return n
+                }
             }
         } else {
-            if piece.count < 256 << 10 { piece = [UInt8](repeating: 0, count: 256 << 10) }
             var offset = 0
             while offset < plaintext.count {
-                let n = min(piece.count, plaintext.count - offset)
-                try piece.withUnsafeMutableBytes { out in
-                    let slice = UnsafeMutableRawBufferPointer(rebasing: out[0..<n])
+                try packer.append { space in
+                    let n = min(space.count, plaintext.count - offset)
+                    let slice = UnsafeMutableRawBufferPointer(rebasing: space[0..<n])
                     slice.copyMemory(from: UnsafeRawBufferPointer(rebasing: plaintext[offset..<offset + n]))
                     sealer.update(slice)
-                    try packer.write(UnsafeRawBufferPointer(slice))
+                    offset += n
+                    return n
                 }
-                offset += n
             }
         }
         try sealer.finish().withUnsafeBytes { try packer.write($0) }

@@ -67,6 +67,19 @@ final class Packer {
         }
     }
 
+    /// Appends bytes that `fill` writes in place into the free end of the write buffer (one
+    /// byte at least; the buffer is written out first when full); `fill` returns how many it
+    /// wrote. Saves the copy `write` makes of bytes prepared elsewhere.
+    func append(_ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws {
+        if filled == Self.bufferSize { try flushBuffer() }
+        let space = UnsafeMutableRawBufferPointer(start: buffer + filled, count: Self.bufferSize - filled)
+        let n = try fill(space)
+        precondition(n >= 0 && n <= space.count)
+        hasher.update(UnsafeRawBufferPointer(rebasing: space[0..<n]))
+        filled += n
+        size += n
+    }
+
     /// Writes the buffer out after what is in the file. Only the pack's last write may be
     /// unaligned: with `O_DIRECT` it is padded with zeros, and `finish` cuts the file back.
     private func flushBuffer() throws {
