@@ -18,28 +18,52 @@ struct BufferPoolTests {
         return created
     }
 
-    @Test("small buffers: the pool grows to its maximum; large ones shrink it back to the minimum")
+    @Test("small buffers: the pool grows to its maximum; large ones are shrunk back to their share of the budget")
     func budgetDecidesBeyondTheMinimum() {
         let unit = 256 << 10  // buffers grow in whole steps of this size
         let pool = BufferPool(minimum: 3, maximum: 6, byteBudget: 12 * unit)
+        #expect(pool.share == 2 * unit)
         #expect(cycle(pool, count: 6, size: 1 * unit) == 6, "six one-step buffers fit a budget of twelve")
         #expect(pool.usage.bytes == 6 * unit)
 
-        // Grown to eight steps: over budget, so returned buffers are dropped down to the minimum.
+        // Grown to eight steps: over budget, so returned buffers are cut to their share of
+        // two steps (not dropped: their first pages stay mapped).
         _ = cycle(pool, count: 6, size: 8 * unit)
-        #expect(pool.usage.buffers == 3, "over budget, the pool keeps only its minimum: \(pool.usage)")
-        #expect(pool.usage.bytes == 24 * unit)
+        #expect(pool.usage.buffers == 6)
+        #expect(pool.usage.bytes == 12 * unit, "over budget, buffers keep only their share: \(pool.usage)")
+        var lent = (0..<6).compactMap { _ in pool.take() }
+        #expect(lent.map(\.capacity) == Array(repeating: 2 * unit, count: 6))
 
-        // The minimum stays usable whatever its size; a fourth buffer is not created while over budget.
-        var lent = (0..<3).compactMap { _ in pool.take() }
-        #expect(lent.count == 3)
-        let fourth = Locked<ChunkBuffer?>(nil)
-        let taker = PipelineThread { let b = pool.take(); fourth.withLock { $0 = b } }
+        // At the budget, any buffer that grew is cut back.
+        for buffer in lent.dropFirst(1) { pool.give(buffer) }
+        lent.removeLast(5)
+        #expect(cycle(pool, count: 1, size: 4 * unit) == 6)
+        #expect(pool.usage.bytes == 12 * unit)
+
+        // Below it, a buffer keeps what it grew to, beyond its share.
+        let roomy = BufferPool(minimum: 3, maximum: 6, byteBudget: 12 * unit)
+        _ = cycle(roomy, count: 1, size: 8 * unit)
+        #expect(roomy.usage.bytes == 8 * unit)
+        #expect(roomy.take()?.capacity == 8 * unit)
+
+        // All lent and grown: a taker waits for the first one back.
+        pool.give(lent.removeLast())
+        lent = (0..<6).compactMap { _ in pool.take() }
+        let seventh = Locked<ChunkBuffer?>(nil)
+        let taker = PipelineThread { let b = pool.take(); seventh.withLock { $0 = b } }
         usleep(50_000)
-        #expect(fourth.withLock { $0 } == nil, "a fourth buffer was created over budget")
+        #expect(seventh.withLock { $0 } == nil, "a seventh buffer was created beyond the maximum")
         pool.give(lent.removeLast())
         taker.join()
-        #expect(fourth.withLock { $0 }?.capacity == 8 * unit, "the waiting walker gets the returned buffer")
+        #expect(seventh.withLock { $0 } != nil, "the waiting walker gets the returned buffer")
+        for buffer in lent { pool.give(buffer) }
+    }
+
+    @Test("the minimum is created whatever the budget says")
+    func minimumIgnoresTheBudget() {
+        let pool = BufferPool(minimum: 3, maximum: 6, byteBudget: 1)
+        #expect(cycle(pool, count: 3, size: 1 << 20) == 3)
+        #expect(cycle(pool, count: 3, size: 1) == 3, "no fourth buffer while over budget")
     }
 
     @Test("a buffer keeps what it holds when it grows, in steps, to chunk size and beyond")

@@ -62,6 +62,12 @@ struct ChunkBuffer: @unchecked Sendable {
         if let storage { storage.grow(to: count) } else { storage = MappedBytes(count: count) }
     }
 
+    /// Gives back the pages beyond `count` (rounded up to whole steps); keeps the rest.
+    mutating func shrink(to count: Int) {
+        guard let storage, count < storage.count else { return }
+        storage.shrink(to: count)
+    }
+
     /// The whole capacity, `length` bytes of it filled.
     func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeMutableRawBufferPointer(start: storage?.base, count: capacity))
@@ -96,9 +102,17 @@ final class MappedBytes: @unchecked Sendable {
         count = size
     }
 
+    /// Unmaps the pages beyond `wanted` (in whole steps); the mapping stays where it is.
+    func shrink(to wanted: Int) {
+        let size = Self.rounded(wanted)
+        guard size < count, let kept = lifeboat_remap(base, count, size), kept != MAP_FAILED else { return }
+        base = kept
+        count = size
+    }
+
     deinit { munmap(base, count) }
 
-    private static func rounded(_ count: Int) -> Int { (max(count, 1) + step - 1) / step * step }
+    static func rounded(_ count: Int) -> Int { (max(count, 1) + step - 1) / step * step }
 }
 
 /// The chunk buffers of one backup, the memory bound of the read side: the walker waits
@@ -107,8 +121,9 @@ final class MappedBytes: @unchecked Sendable {
 /// Up to `minimum` buffers exist whatever their size (one per worker and one being
 /// filled). Beyond that, up to `maximum`, only while all of them together hold less than
 /// `byteBudget`: typical ~1 MiB chunks get a deeper queue, which keeps both the walker
-/// and the workers busy through bursts, while runs of 8 MiB chunks shrink the pool back to
-/// the minimum (a returned buffer is dropped while the pool is over budget).
+/// and the workers busy through bursts. A buffer that comes back while the pool is over
+/// budget is shrunk to its share of the budget rather than dropped: its first pages stay
+/// mapped, where a new buffer would fault in (and the kernel zero) every page again.
 final class BufferPool: @unchecked Sendable {
     private let condition = Condition()
     private var free: [ChunkBuffer] = []
@@ -119,6 +134,8 @@ final class BufferPool: @unchecked Sendable {
     let minimum: Int
     let maximum: Int
     let byteBudget: Int
+    /// What a buffer is shrunk to when it comes back over budget.
+    var share: Int { MappedBytes.rounded(byteBudget / maximum) }
 
     init(minimum: Int, maximum: Int, byteBudget: Int) {
         precondition(minimum >= 1 && maximum >= minimum)
@@ -145,13 +162,12 @@ final class BufferPool: @unchecked Sendable {
         var buffer = buffer
         condition.withLock {
             heldBytes += buffer.capacity - buffer.counted
-            buffer.counted = buffer.capacity
-            if heldBytes > byteBudget && created > minimum {
-                heldBytes -= buffer.counted
-                created -= 1
-            } else {
-                free.append(buffer)
+            if heldBytes > byteBudget && buffer.capacity > share {
+                heldBytes -= buffer.capacity - share
+                buffer.shrink(to: share)
             }
+            buffer.counted = buffer.capacity
+            free.append(buffer)
             condition.broadcast()
         }
     }
