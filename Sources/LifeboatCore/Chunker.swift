@@ -140,7 +140,7 @@ public struct Chunker: Sendable {
     }
 
     /// How many bytes from `start` are zero, counting at most `limit`.
-    private static func zeroBytes(in bytes: UnsafeRawBufferPointer, from start: Int, limit: Int) -> Int {
+    public static func zeroBytes(in bytes: UnsafeRawBufferPointer, from start: Int, limit: Int) -> Int {
         let end = start + min(limit, bytes.count - start)
         var i = start
         while i + 8 <= end && bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) == 0 { i += 8 }

@@ -185,6 +185,26 @@ final class BufferPool: @unchecked Sendable {
     private var mayCreate: Bool { created < minimum || (created < maximum && heldBytes < byteBudget) }
 }
 
+/// The IDs of all-zero chunks by length, one table per worker. Free space in a volume image
+/// comes as runs of maximum-size zero chunks (d2: a fifth of the image), each of which would
+/// otherwise be hashed again; checking that a chunk is all zeros stops at its first other
+/// byte, so other data pays next to nothing.
+struct ZeroChunkIDs {
+    private var byLength: [Int: ID] = [:]
+
+    /// The chunk's ID: from the table if it is all zeros, else hashed.
+    mutating func id(of chunk: UnsafeRawBufferPointer) -> ID {
+        guard chunk.count >= 4096, chunk[0] == 0, chunk[chunk.count - 1] == 0,
+              Chunker.zeroBytes(in: chunk, from: 0, limit: chunk.count) == chunk.count else {
+            return SHA256.hash(chunk)
+        }
+        if let id = byLength[chunk.count] { return id }
+        let id = SHA256.hash(chunk)
+        if byLength.count < 256 { byLength[chunk.count] = id }
+        return id
+    }
+}
+
 /// Tracks which chunk jobs are done. Jobs finish out of order; the watermark is the
 /// lowest sequence number not yet done, which is what the tree assembler waits on.
 final class Completion: @unchecked Sendable {

@@ -101,6 +101,7 @@ final class BackupWalk: @unchecked Sendable {
     private func work() {
         let writer = BlobWriter(saver: saver, compression: options.compression)
         defer { finish(writer) }
+        var zeroChunks = ZeroChunkIDs()
         while var job = jobs.pop() {
             defer {
                 // Hand the buffer back uniquely referenced, or the walker's next write copies it.
@@ -115,7 +116,7 @@ final class BackupWalk: @unchecked Sendable {
                     ids.reserveCapacity(job.parts.count)
                     for part in job.parts {
                         let chunk = UnsafeRawBufferPointer(rebasing: raw[part.start..<part.start + part.length])
-                        let id = SHA256.hash(chunk)
+                        let id = zeroChunks.id(of: chunk)
                         try writer.save(.data, id: id, plaintext: chunk)
                         ids.append(id)
                     }
