@@ -56,21 +56,12 @@ extension ZstdCompressor {
     public func compress(_ input: UnsafeRawBufferPointer, pieceSize: Int = 256 << 10,
                          into piece: inout [UInt8], sink: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
         if piece.count < pieceSize { piece = [UInt8](repeating: 0, count: pieceSize) }
-        ZSTD_CCtx_reset(context, ZSTD_reset_session_only)
-        // A known size goes into the frame header and lets zstd size its window to the input.
-        ZSTD_CCtx_setPledgedSrcSize(context, UInt64(input.count))
-        var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
-        while true {
-            let (remaining, produced) = piece.withUnsafeMutableBytes { out -> (Int, Int) in
-                var outBuffer = ZSTD_outBuffer(dst: out.baseAddress, size: pieceSize, pos: 0)
-                let r = ZSTD_compressStream2(context, &outBuffer, &inBuffer, ZSTD_e_end)
-                return (r, outBuffer.pos)
+        var frame = frame(input)
+        while !frame.isDone {
+            try piece.withUnsafeMutableBytes { out in
+                let produced = frame.compress(into: UnsafeMutableRawBufferPointer(rebasing: out[0..<pieceSize]))
+                if produced > 0 { try sink(UnsafeMutableRawBufferPointer(rebasing: out[0..<produced])) }
             }
-            precondition(ZSTD_isError(remaining) == 0, "ZSTD_compressStream2 failed: \(String(cString: ZSTD_getErrorName(remaining)))")
-            if produced > 0 {
-                try piece.withUnsafeMutableBytes { try sink(UnsafeMutableRawBufferPointer(rebasing: $0[0..<produced])) }
-            }
-            if remaining == 0 { break }
         }
     }
 }

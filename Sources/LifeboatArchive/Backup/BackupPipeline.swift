@@ -63,10 +63,7 @@ struct ChunkBuffer: @unchecked Sendable {
     }
 
     /// Gives back the pages beyond `count` (rounded up to whole steps); keeps the rest.
-    mutating func shrink(to count: Int) {
-        guard let storage, count < storage.count else { return }
-        storage.shrink(to: count)
-    }
+    mutating func shrink(to count: Int) { storage?.shrink(to: count) }
 
     /// The whole capacity, `length` bytes of it filled.
     func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {

@@ -55,15 +55,14 @@ final class Packer {
 
     /// Appends part of a blob being streamed in; `endBlob` records it.
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        hasher.update(bytes)
         var done = 0
         while done < bytes.count {
-            let n = min(bytes.count - done, Self.bufferSize - filled)
-            (buffer + filled).copyMemory(from: bytes.baseAddress! + done, byteCount: n)
-            filled += n
-            size += n  // the file holds size - filled bytes: flushBuffer writes there
-            done += n
-            if filled == Self.bufferSize { try flushBuffer() }
+            try append { space in
+                let n = min(space.count, bytes.count - done)
+                space.baseAddress!.copyMemory(from: bytes.baseAddress! + done, byteCount: n)
+                done += n
+                return n
+            }
         }
     }
 
