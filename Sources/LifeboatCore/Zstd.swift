@@ -9,6 +9,11 @@ public final class ZstdCompressor {
         self.level = level
         context = ZSTD_createCCtx()
         ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+        // Frames read their input in place (`ZstdFrame` keeps it fixed until done): no copy
+        // of every byte into a window buffer as large as the chunk, which is also 8 MiB less
+        // memory per worker. Experimental in zstd.h, but the shared library has taken it
+        // since 1.4.5; refused (older library), zstd copies as before.
+        ZSTD_CCtx_setParameter(context, ZSTD_c_experimentalParam9, 1)  // ZSTD_c_stableInBuffer
     }
 
     deinit { ZSTD_freeCCtx(context) }
