@@ -11,6 +11,10 @@ ROOT   := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 SWIFT  ?= swift
 SHARED_DIR ?= $(abspath $(ROOT)/../shared)
 SWIFT_BUILD_FLAGS ?=
+# The release binary carries the Swift runtime and Foundation inside it: it runs on a node
+# without a Swift toolchain, starts with ~4.5 MiB less resident memory and calls the runtime
+# without the PLT (a d1 backup ~5 % less CPU). See docs/performance.md.
+RELEASE_FLAGS ?= --static-swift-stdlib
 SWIFT_TEST_FLAGS  ?=
 export SHARED_DIR
 
@@ -23,7 +27,7 @@ build: deps-build
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
 release: deps-build
-	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) build -c release $(RELEASE_FLAGS) $(SWIFT_BUILD_FLAGS)
 	@echo "lifeboat binary: $$(realpath --relative-to=. "$$($(SWIFT) build -c release --show-bin-path)/lifeboat")"
 
 demo: deps-demo release
