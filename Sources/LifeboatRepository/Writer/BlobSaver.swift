@@ -170,7 +170,7 @@ public final class BlobSaver: Sendable {
 
     /// Writes index files naming every pack stored so far (after `runUploads` returned).
     /// - Returns: the IDs of the new index files.
-    public func writeIndex(maxBlobsPerFile: Int = 100_000) async throws -> [ID] {
+    public func writeIndex(maxBlobsPerFile: Int = 16_384) async throws -> [ID] {
         try await writeGate.wait()
         let packs = state.withLock { s -> [IndexFile.Pack] in
             precondition(s.pending.isEmpty, "index written while blobs are still pending")
