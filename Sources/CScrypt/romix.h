@@ -66,22 +66,31 @@ static inline void lifeboat_block_mix(const __m128i *in, __m128i *out, size_t r)
     }
 }
 
-/// ROMix over one lane `b` of 32·r host-order words. `v` (N·32·r words) and `xy` (64·r
-/// words) are scratch, 16-byte aligned. N is a power of two below 2^32.
-static inline void lifeboat_scrypt_romix(uint32_t *b, size_t r, uint64_t n, uint32_t *v, uint32_t *xy) {
+/// ROMix over one lane `b` of 32·r host-order words. `v` holds every 2^shift-th of the N
+/// rows (N·32·r >> shift words); a row in between is recomputed from the stored one before
+/// it, by up to 2^shift - 1 BlockMix steps (the usual time-memory trade: shift 1 halves the
+/// table for a quarter more work). `xy` (128·r words) is scratch: x, y and two rows for the
+/// recomputation; all 16-byte aligned. N is a power of two below 2^32, at least 2^shift.
+static inline void lifeboat_scrypt_romix(uint32_t *b, size_t r, uint64_t n, unsigned shift, uint32_t *v, uint32_t *xy) {
     const size_t words = 32 * r, vectors = 8 * r;
+    const uint64_t between = ((uint64_t)1 << shift) - 1;
     __m128i *x = (__m128i *)xy, *y = (__m128i *)(xy + words), *table = (__m128i *)v;
+    __m128i *step[2] = {(__m128i *)(xy + 2 * words), (__m128i *)(xy + 3 * words)};
     uint32_t *xw = xy;
     for (size_t block = 0; block < 2 * r; block++)
         for (int i = 0; i < 16; i++) xw[block * 16 + i] = b[block * 16 + lifeboat_diagonal[i]];
     for (uint64_t i = 0; i < n; i++) {
-        memcpy(table + i * vectors, x, words * 4);
+        if ((i & between) == 0) memcpy(table + (i >> shift) * vectors, x, words * 4);
         lifeboat_block_mix(x, y, r);
         __m128i *swap = x; x = y; y = swap;
     }
     for (uint64_t i = 0; i < n; i++) {
         const uint32_t j = ((const uint32_t *)x)[(2 * r - 1) * 16] & (uint32_t)(n - 1);
-        const __m128i *row = table + (size_t)j * vectors;
+        const __m128i *row = table + (size_t)(j >> shift) * vectors;
+        for (uint64_t s = 0; s < (j & between); s++) {
+            lifeboat_block_mix(row, step[s & 1], r);
+            row = step[s & 1];
+        }
         for (size_t k = 0; k < vectors; k++) x[k] = _mm_xor_si128(x[k], row[k]);
         lifeboat_block_mix(x, y, r);
         __m128i *swap = x; x = y; y = swap;

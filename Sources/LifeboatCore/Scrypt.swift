@@ -16,9 +16,12 @@ public enum Scrypt {
     /// Largest work factors accepted from a key file; beyond these a file is a memory bomb.
     public static let maxMemory: UInt64 = 1 << 30
 
-    /// - Parameter threads: lanes computed at once (each needs 128·r·N bytes).
+    /// - Parameters:
+    ///   - threads: lanes computed at once (each needs 128·r·N bytes, or half that, below).
+    ///   - tableShift: each lane keeps every 2^tableShift-th row of its table and recomputes
+    ///     the others; nil picks `defaultTableShift`. The result does not depend on it.
     public static func derive(password: [UInt8], salt: [UInt8], n: UInt64, r: UInt64, p: UInt64,
-                              length: Int = 64, threads: Int = defaultThreads) throws -> [UInt8] {
+                              length: Int = 64, threads: Int = defaultThreads, tableShift: Int? = nil) throws -> [UInt8] {
         guard n > 1, n & (n - 1) == 0, r >= 1, p >= 1, r * p < (1 << 30) else {
             throw LifeboatError(.corrupt, "key file has invalid scrypt parameters N=\(n) r=\(r) p=\(p)")
         }
@@ -36,7 +39,7 @@ public enum Scrypt {
             let base = UncheckedPointer(words.baseAddress!)
             let laneWords = Int(32 * r)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var mixer = ROMix(n: Int(n), r: Int(r))
+                var mixer = ROMix(n: Int(n), r: Int(r), tableShift: tableShift ?? defaultTableShift(n: n, r: r))
                 for lane in stride(from: worker, to: Int(p), by: workers) {
                     mixer.mix(base.pointer + lane * laneWords)
                 }
@@ -48,6 +51,13 @@ public enum Scrypt {
 
     /// Two lanes at once: this machine class has two cores, and each lane is 32 MiB.
     public static let defaultThreads = 2
+
+    /// A lane table of 16 MiB or more keeps every second row. Opening a repository with a
+    /// 32 MiB key then peaks 16 MiB lower (memory limits of backup pods are set by that
+    /// peak) and takes ~10 ms more: on average a quarter more BlockMix steps.
+    public static func defaultTableShift(n: UInt64, r: UInt64) -> Int {
+        LIFEBOAT_ROMIX_SIMD != 0 && 128 * r * n >= 16 << 20 ? 1 : 0
+    }
 
     /// OpenSSL's scrypt, the reference the lanes here are tested against.
     static func openSSLDerive(_ password: [UInt8], _ salt: [UInt8], _ n: UInt64, _ r: UInt64, _ p: UInt64,
@@ -93,16 +103,22 @@ private struct UncheckedPointer: @unchecked Sendable {
 private struct ROMix {
     let n: Int, r: Int
     let table: UnsafeMutablePointer<UInt32>
-    /// x and y, one after the other (the SSE2 code wants them so, 16-byte aligned).
+    /// x and y, one after the other (the SSE2 code wants them so, 16-byte aligned), then
+    /// the SSE2 code's two rows for recomputation.
     let xy: UnsafeMutablePointer<UInt32>
     let block: UnsafeMutablePointer<UInt32>
     var x: UnsafeMutablePointer<UInt32> { xy }
     var y: UnsafeMutablePointer<UInt32> { xy + 32 * r }
 
-    init(n: Int, r: Int) {
+    /// Every 2^tableShift-th row is kept (the SSE2 code only; the scalar one keeps all).
+    let tableShift: Int
+
+    init(n: Int, r: Int, tableShift: Int) {
         self.n = n; self.r = r
-        table = Self.allocateTable(n * 32 * r)
-        xy = UnsafeMutableRawPointer.allocate(byteCount: 64 * r * 4, alignment: 64).bindMemory(to: UInt32.self, capacity: 64 * r)
+        self.tableShift = LIFEBOAT_ROMIX_SIMD != 0 ? min(tableShift, n.trailingZeroBitCount) : 0
+        table = Self.allocateTable((n * 32 * r) >> self.tableShift)
+        // x and y, then two rows for recomputing the rows that are not kept.
+        xy = UnsafeMutableRawPointer.allocate(byteCount: 128 * r * 4, alignment: 64).bindMemory(to: UInt32.self, capacity: 128 * r)
         block = .allocate(capacity: 16)
     }
 
@@ -123,7 +139,7 @@ private struct ROMix {
         let words = 32 * r
         if LIFEBOAT_ROMIX_SIMD != 0 {
             for k in 0..<words { lane[k] = UInt32(littleEndian: lane[k]) }
-            lifeboat_scrypt_romix(lane, r, UInt64(n), table, xy)
+            lifeboat_scrypt_romix(lane, r, UInt64(n), UInt32(tableShift), table, xy)
             for k in 0..<words { lane[k] = lane[k].littleEndian }
             return
         }
