@@ -251,6 +251,43 @@ struct SeededBytes {
         #expect(try describe(restored) == describe(source))
     }
 
+    @Test("runs of zeros are counted, not kept, and each file gets the plain chunker's cuts and IDs")
+    func zeroRunsGiveThePlainChunkersBlobs() async throws {
+        var gen = SeededBytes(seed: 0x2E60)
+        let mib = 1 << 20
+        func zeros(_ count: Int) -> [UInt8] { [UInt8](repeating: 0, count: count) }
+        var oneByte = zeros(12 * mib)
+        oneByte[9 * mib + 123] = 7
+        let files: [(String, [UInt8])] = [
+            ("all-zero.img", zeros(20 * mib)),          // maximum-size chunks of zeros, then a short one
+            ("zeros-inside.img", gen.bytes(mib) + zeros(17 * mib) + gen.bytes(mib)),
+            ("one-byte.img", oneByte),                  // counted zeros written out before the byte
+            ("short-zeros.img", zeros(300 << 10)),      // below the minimum chunk size
+            ("zero-tail.img", gen.bytes(3 * mib) + zeros(8 * mib + 12_345)),
+            ("zero-head.img", zeros(9 * mib + 1) + gen.bytes(2 * mib)),
+            ("empty.img", []),
+        ]
+        for (name, bytes) in files { try file(name, bytes) }
+        let snapshotID = try #require(try await backup().snapshotID)
+        let index = try await repository.loadIndex()
+        let tree = try await repository.loadTree(try await sourceTree(try await repository.loadSnapshot(snapshotID)), index: index)
+        for (name, bytes) in files {
+            var chunker = Chunker(gear: repository.gear)
+            var expected: [ID] = []
+            bytes.withUnsafeBytes { raw in
+                var start = 0
+                while start < raw.count {
+                    let n = chunker.nextBoundary(in: UnsafeRawBufferPointer(rebasing: raw[start...])) ?? raw.count - start
+                    expected.append(SHA256.hash(UnsafeRawBufferPointer(rebasing: raw[start..<start + n])))
+                    start += n
+                }
+            }
+            #expect(try #require(tree.node(named: Array(name.utf8))).content == expected, "\(name)")
+        }
+        let restored = try await restore(snapshotID, into: "restored")
+        #expect(try describe(restored) == describe(source))
+    }
+
     @Test func smallFilesBatchedAcrossDirectoriesRestoreExactly() async throws {
         // More files than one batch holds (256), more bytes than one batch holds (1 MiB),
         // and sizes around the chunker's minimum (512 KiB), where the batch path ends.

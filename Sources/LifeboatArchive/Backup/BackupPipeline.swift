@@ -33,6 +33,8 @@ final class FileContent: @unchecked Sendable {
 struct ChunkJob: @unchecked Sendable {
     var buffer: ChunkBuffer
     var parts: [ChunkPart]
+    /// One chunk of `parts[0].length` zero bytes, and no buffer (not the pool's).
+    var zeros = false
 }
 
 /// One chunk of a job: bytes `start..<start+length` of the buffer, the `index`th chunk of `file`.
@@ -112,6 +114,29 @@ final class MappedBytes: @unchecked Sendable {
     static func rounded(_ count: Int) -> Int { (max(count, 1) + step - 1) / step * step }
 }
 
+/// Zero bytes to read chunks of zeros from: a read-only anonymous mapping that is never
+/// written, so every page of it is the kernel's one shared zero page and adds nothing to
+/// the process's resident memory.
+final class ZeroPages: @unchecked Sendable {
+    private let base: UnsafeMutableRawPointer
+    let count: Int
+
+    init(count: Int) {
+        self.count = MappedBytes.rounded(count)
+        guard let mapped = mmap(nil, self.count, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), mapped != MAP_FAILED else {
+            fatalError("out of memory: cannot map \(self.count >> 20) MiB of zero pages")
+        }
+        base = mapped
+    }
+
+    deinit { munmap(base, count) }
+
+    func bytes(_ length: Int) -> UnsafeRawBufferPointer {
+        precondition(length <= count)
+        return UnsafeRawBufferPointer(start: base, count: length)
+    }
+}
+
 /// The chunk buffers of one backup, the memory bound of the read side: the walker waits
 /// for a worker to hand one back when the pool is spent.
 ///
@@ -188,6 +213,14 @@ final class BufferPool: @unchecked Sendable {
 /// byte, so other data pays next to nothing.
 struct ZeroChunkIDs {
     private var byLength: [Int: ID] = [:]
+
+    /// The ID of a chunk known to be all zeros (no check of its bytes).
+    mutating func id(ofZeros chunk: UnsafeRawBufferPointer) -> ID {
+        if let id = byLength[chunk.count] { return id }
+        let id = SHA256.hash(chunk)
+        if byLength.count < 256 { byLength[chunk.count] = id }
+        return id
+    }
 
     /// The chunk's ID: from the table if it is all zeros, else hashed.
     mutating func id(of chunk: UnsafeRawBufferPointer) -> ID {

@@ -16,6 +16,8 @@ final class BackupWalk: @unchecked Sendable {
     private let directories = BoundedQueue<DirectoryBuild>(maxItems: 512, batch: 32)
     let completion = Completion()
     let failure = PipelineFailure()
+    /// What the workers read chunks of zeros from (see `chunk(from:)`).
+    private let zeroPages: ZeroPages
     /// Small enough that the bytes read past a cut, which move to the next buffer, stay few
     /// (with 1 MiB reads and ~1 MiB chunks they were half of all data).
     private let readSize = 256 << 10
@@ -47,6 +49,7 @@ final class BackupWalk: @unchecked Sendable {
         buffers = BufferPool(minimum: workers + 1, maximum: 2 * (workers + 1), byteBudget: (workers + 1) * (6 << 20))
         jobs = BoundedQueue(maxItems: buffers.maximum)
         chunker = Chunker(gear: repository.gear)
+        zeroPages = ZeroPages(count: chunker.parameters.maxSize)
         summary = BackupSummary(snapshot: Snapshot(time: .epoch, tree: .zero, paths: []))
     }
 
@@ -105,12 +108,22 @@ final class BackupWalk: @unchecked Sendable {
         while var job = jobs.pop() {
             defer {
                 // Hand the buffer back uniquely referenced, or the walker's next write copies it.
-                let buffer = job.buffer
-                job.buffer = ChunkBuffer()
-                buffers.give(consume buffer)
+                if !job.zeros {
+                    let buffer = job.buffer
+                    job.buffer = ChunkBuffer()
+                    buffers.give(consume buffer)
+                }
             }
             if failure.isSet { continue }  // drain so the walker never blocks forever
             do {
+                if job.zeros {
+                    let part = job.parts[0]
+                    let chunk = zeroPages.bytes(part.length)
+                    let id = zeroChunks.id(ofZeros: chunk)
+                    try writer.save(.data, id: id, plaintext: chunk)
+                    completion.complete(job.parts, ids: [id])
+                    continue
+                }
                 try job.buffer.withUnsafeBytes { raw in
                     var ids: [ID] = []
                     ids.reserveCapacity(job.parts.count)
@@ -387,17 +400,25 @@ final class BackupWalk: @unchecked Sendable {
 
     /// Reads a stream to its end, cutting it into chunks and queueing them for the workers.
     /// Data is read straight into pooled buffers; only the bytes after a cut are copied.
+    ///
+    /// While every byte of the current chunk is zero (free space in a volume image), each
+    /// piece is scanned for cuts and then dropped, its zeros only counted: a chunk of
+    /// nothing but zeros goes to the workers as a length, and the buffer stays one piece
+    /// long instead of growing to 8 MiB. The first other byte writes the counted zeros out
+    /// in front of it. The cuts are those of the bytes as read.
     /// - Returns: the number of bytes read.
     private func chunk(from read: (UnsafeMutableRawBufferPointer) throws -> Int, into content: FileContent,
                        directory: DirectoryBuild) throws -> UInt64 {
         chunker.reset()
         guard var buffer = buffers.take() else { throw failure.error! }
         var total: UInt64 = 0
+        var countedZeros = 0       // leading zeros of the current chunk not in `buffer`
+        var chunkIsZero = true     // every byte of the current chunk so far is zero
         while true {
             if let error = failure.error { buffers.give(buffer); throw error }
             let start = buffer.length
             // Never read past the maximum chunk size: the buffer stays at 8 MiB at most.
-            let want = min(readSize, max(64 << 10, chunker.parameters.maxSize - start))
+            let want = min(readSize, max(64 << 10, chunker.parameters.maxSize - countedZeros - start))
             buffer.reserve(start + want)
             let n: Int
             do {
@@ -411,7 +432,37 @@ final class BackupWalk: @unchecked Sendable {
             total += UInt64(n)
             summary.bytesRead += UInt64(n)
             progress?.update { $0.bytesDone += UInt64(n) }
+            if chunkIsZero {
+                chunkIsZero = buffer.withUnsafeBytes { Chunker.zeroBytes(in: $0, from: start, limit: n) } == n
+            }
             var scanFrom = start
+            if chunkIsZero {
+                countedZeros += start
+                while scanFrom < buffer.length {
+                    let end = buffer.length
+                    guard let cut = buffer.withUnsafeBytes({ chunker.nextBoundary(in: UnsafeRawBufferPointer(rebasing: $0[scanFrom..<end])) }) else {
+                        countedZeros += end - scanFrom
+                        break
+                    }
+                    submitZeros(countedZeros + cut, to: content, directory: directory)
+                    countedZeros = 0
+                    scanFrom += cut
+                }
+                buffer.length = 0
+                continue
+            }
+            if countedZeros > 0 {
+                // Only counted zeros came before this piece, so it sits at the buffer's start.
+                let zeros = countedZeros
+                buffer.reserve(zeros + n)
+                buffer.withUnsafeMutableBytes { b in
+                    memmove(b.baseAddress! + zeros, b.baseAddress!, n)
+                    b.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: zeros)
+                }
+                buffer.length = zeros + n
+                scanFrom = zeros
+                countedZeros = 0
+            }
             while scanFrom < buffer.length {
                 let end = buffer.length
                 let cut = buffer.withUnsafeBytes { chunker.nextBoundary(in: UnsafeRawBufferPointer(rebasing: $0[scanFrom..<end])) }
@@ -432,10 +483,24 @@ final class BackupWalk: @unchecked Sendable {
                 submit(buffer, to: content, directory: directory)
                 buffer = next
                 scanFrom = 0
+                chunkIsZero = buffer.withUnsafeBytes { Chunker.zeroBytes(in: $0, from: 0, limit: tail) } == tail
             }
         }
-        if buffer.length > 0 { submit(buffer, to: content, directory: directory) } else { buffers.give(buffer) }
+        if countedZeros > 0 {
+            submitZeros(countedZeros, to: content, directory: directory)
+            buffers.give(buffer)
+        } else if buffer.length > 0 {
+            submit(buffer, to: content, directory: directory)
+        } else {
+            buffers.give(buffer)
+        }
         return total
+    }
+
+    /// Queues a chunk of `length` zeros, which needs no buffer.
+    private func submitZeros(_ length: Int, to content: FileContent, directory: DirectoryBuild) {
+        jobs.push(ChunkJob(buffer: ChunkBuffer(), parts: [nextPart(of: content, directory: directory, start: 0, length: length)],
+                           zeros: true))
     }
 
     private func submit(_ buffer: ChunkBuffer, to content: FileContent, directory: DirectoryBuild) {
