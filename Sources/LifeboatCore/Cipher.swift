@@ -66,6 +66,29 @@ public final class Cipher {
 
     public func open(_ sealed: [UInt8]) throws -> [UInt8] { try sealed.withUnsafeBytes { try open($0) } }
 
+    /// Like `open`, but decrypts where the ciphertext is (AES-CTR allows it), after the MAC
+    /// matched: no buffer for the plaintext.
+    /// - Returns: the plaintext, the part of `sealed` between the IV and the MAC.
+    public func open(inPlace sealed: UnsafeMutableRawBufferPointer) throws -> UnsafeMutableRawBufferPointer {
+        guard sealed.count >= Self.overhead else {
+            throw LifeboatError(.corrupt, "encrypted data is \(sealed.count) bytes, shorter than the 32-byte overhead")
+        }
+        let iv = UnsafeRawBufferPointer(rebasing: sealed[0..<16])
+        let body = UnsafeMutableRawBufferPointer(rebasing: sealed[16..<sealed.count - 16])
+        let tag = UnsafeRawBufferPointer(rebasing: sealed[(sealed.count - 16)...])
+        var computed = (UInt64(0), UInt64(0))
+        let matches = withUnsafeMutableBytes(of: &computed) { c -> Bool in
+            let mac = contexts.startMAC(iv: iv)
+            macUpdate(mac, UnsafeRawBufferPointer(body))
+            macFinish(mac, into: c)
+            return CRYPTO_memcmp(c.baseAddress, tag.baseAddress, 16) == 0
+        }
+        guard matches else { throw LifeboatError(.corrupt, "ciphertext verification failed (MAC mismatch)") }
+        contexts.startKeystream(iv: iv)
+        contexts.crypt(UnsafeRawBufferPointer(body), into: body)
+        return body
+    }
+
     /// Like `open`, but decrypts into `buffer`, reusing its storage (it only grows).
     /// - Returns: the plaintext length; the plaintext is `buffer[0..<length]`.
     public func open(_ sealed: UnsafeRawBufferPointer, into buffer: inout [UInt8]) throws -> Int {

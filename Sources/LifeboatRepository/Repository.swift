@@ -353,6 +353,35 @@ public enum BlobCodec {
         }
     }
 
+    /// Like `open(_:id:location:cipher:decompressor:buffers:_:)`, but decrypts in place:
+    /// `sealed` is overwritten, and an uncompressed blob is handed to `body` where it lies.
+    public static func open<R>(inPlace sealed: UnsafeMutableRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
+                               decompressor: ZstdDecompressor, buffers: inout Buffers,
+                               _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        func damage(_ problem: String) -> LifeboatError {
+            LifeboatError(.corrupt, "\(location.type) blob \(id.short) in pack \(location.pack.short) is damaged: \(problem)",
+                          hint: "run `lifeboat check --read-data` to find all damage")
+        }
+        let opened: UnsafeRawBufferPointer
+        do {
+            opened = UnsafeRawBufferPointer(try cipher.open(inPlace: sealed))
+            if location.uncompressedLength != 0 {
+                try decompressor.decompress(opened, expectedSize: Int(location.uncompressedLength), into: &buffers.plain)
+            }
+        } catch let error as LifeboatError {
+            throw damage(error.message)
+        }
+        if location.uncompressedLength == 0 {
+            guard SHA256.hash(opened) == id else { throw damage("its content does not match its ID") }
+            return try body(opened)
+        }
+        return try buffers.plain.withUnsafeBytes { raw in
+            let plain = UnsafeRawBufferPointer(rebasing: raw[0..<Int(location.uncompressedLength)])
+            guard SHA256.hash(plain) == id else { throw damage("its content does not match its ID") }
+            return try body(plain)
+        }
+    }
+
     /// Verifies the MAC, decrypts, decompresses and checks the SHA-256 of a stored blob.
     public static func open(_ sealed: [UInt8], id: ID, location: BlobLocation, cipher: Cipher,
                             decompressor: ZstdDecompressor) throws -> [UInt8] {

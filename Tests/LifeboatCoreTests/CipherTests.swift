@@ -27,6 +27,20 @@ import LifeboatCore
         #expect(throws: LifeboatError.self) { try Cipher(key: Self.masterKey).open(sealed) }
     }
 
+    @Test func opensInPlaceAfterTheMACMatches() throws {
+        var sealed = try #require(Hex.decode(Self.configHex))
+        let expected = try Cipher(key: Self.masterKey).open(sealed)
+        let plain = try sealed.withUnsafeMutableBytes { Array(try Cipher(key: Self.masterKey).open(inPlace: $0)) }
+        #expect(plain == expected)
+        #expect(Array(sealed[16..<sealed.count - 16]) == expected, "the plaintext replaces the ciphertext")
+
+        var tampered = try #require(Hex.decode(Self.configHex))
+        tampered[tampered.count - 1] ^= 0x80
+        let before = tampered
+        #expect(throws: LifeboatError.self) { try tampered.withUnsafeMutableBytes { _ = try Cipher(key: Self.masterKey).open(inPlace: $0) } }
+        #expect(tampered == before, "nothing is decrypted when the MAC does not match")
+    }
+
     @Test(arguments: [0, 1, 15, 16, 17, 1000, 1 << 20])
     func sealOpenRoundTrip(size: Int) throws {
         let key = CryptoKey.random()
