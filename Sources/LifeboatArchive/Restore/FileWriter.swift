@@ -43,7 +43,18 @@ final class FileWriter: @unchecked Sendable {
     func write(_ bytes: UnsafeRawBufferPointer, file index: Int, offset: UInt64) throws {
         let file = try handle(for: index)
         try file.write(bytes, at: offset)
-        progress?.update { $0.bytesDone += UInt64(bytes.count) }
+        try chunkDone(index, bytes: bytes.count)
+    }
+
+    /// Counts a chunk of `count` zeros as written: nothing is, since a restored file reads
+    /// as zeros wherever nothing was written (it is empty when opened, and sized at the end).
+    func fillZeros(count: Int, file index: Int) throws {
+        _ = try handle(for: index)  // a file of nothing but zeros must still be created
+        try chunkDone(index, bytes: count)
+    }
+
+    private func chunkDone(_ index: Int, bytes: Int) throws {
+        progress?.update { $0.bytesDone += UInt64(bytes) }
         let done = state.withLock { s -> RestoreFile? in
             s.remaining[index]! -= 1
             guard s.remaining[index]! == 0 else { return nil }
