@@ -269,6 +269,7 @@ final class BackupWalk: @unchecked Sendable {
             return
         }
         if build.parentTreeID != nil { build.parentNodes = listing.parentTree?.nodes }
+        build.nodes.reserveCapacity(build.nodes.count + listing.entries.count)
         for entry in listing.entries {
             if failure.isSet { return }
             let status: FileStatus

@@ -22,6 +22,10 @@ extension Tree {
     /// - Throws: `.corrupt` for invalid JSON, wrong field types, bad names or node types.
     public init(decoding bytes: [UInt8]) throws {
         var nodes: [Node] = []
+        // Sized from the JSON up front (a node takes 250 bytes or more of it): growing by
+        // doubling held two copies of a large directory's nodes at once, and the pages a
+        // generous estimate leaves untouched are never made resident.
+        nodes.reserveCapacity(bytes.count / 250 + 1)
         do {
             try JSONPullParser.parse(bytes) { json in
                 if try json.takeNull() { return }
