@@ -37,3 +37,24 @@ struct ZeroBlobRestoreTests {
         #expect(byPack.isEmpty)
     }
 }
+
+@Suite("restore: a pack's blobs are read in runs")
+struct PackRunsTests {
+    func blob(_ offset: UInt32, _ length: UInt32) -> BlobWork {
+        BlobWork(id: SHA256.hash(Array("\(offset)".utf8)),
+                 location: BlobLocation(pack: .zero, type: .data, offset: offset, length: length, uncompressedLength: 0),
+                 targets: [(file: 0, offset: 0)])
+    }
+
+    @Test("a gap over 1 MiB or a run over the backend's read size starts a new run")
+    func splitsAtGapsAndSize() {
+        let mib: UInt32 = 1 << 20
+        let blobs = [blob(0, mib), blob(mib, mib / 2), blob(mib + mib / 2 + 100, mib / 4),  // gap of 100 bytes: same run
+                     blob(4 * mib, mib),                                                  // gap over 1 MiB
+                     blob(5 * mib, mib), blob(6 * mib, mib)]                              // third MiB passes 2 MiB
+        let runs = PackRuns.split(blobs, maxRun: 2 << 20)
+        #expect(runs.map { $0.map(\.location.offset) } == [[0, mib, mib + mib / 2 + 100], [4 * mib, 5 * mib], [6 * mib]])
+        #expect(PackRuns.split(blobs, maxRun: 4 << 20).count == 2)
+        #expect(PackRuns.split([], maxRun: 2 << 20).isEmpty)
+    }
+}

@@ -196,7 +196,7 @@ public struct Restorer: Sendable {
         _ = try await concurrentMap(packs, limit: workers) { pack in
             let scratch = scratches.withLock { $0.popLast() } ?? PackScratch(key: repository.masterKey)
             defer { scratches.withLock { $0.append(scratch) } }
-            for run in PackRuns.split(pack.blobs) {
+            for run in PackRuns.split(pack.blobs, maxRun: repository.backend.preferredReadSize) {
                 try Task.checkCancellation()  // Ctrl-C: stop between reads; the lock is removed on the way out
                 try await blockingIO {
                     let start = Int(run.first!.location.offset)
@@ -272,15 +272,15 @@ struct BlobWork: Sendable {
 
 enum PackRuns {
     /// Splits offset-sorted blobs into runs read with one request each: a gap larger than
-    /// 1 MiB, or a run beyond 4 MiB, starts a new request.
-    static func split(_ blobs: [BlobWork]) -> [[BlobWork]] {
+    /// 1 MiB, or a run beyond `maxRun` bytes, starts a new request.
+    static func split(_ blobs: [BlobWork], maxRun: Int = 4 << 20) -> [[BlobWork]] {
         var runs: [[BlobWork]] = []
         var current: [BlobWork] = []
         var runStart: UInt32 = 0
         var runEnd: UInt32 = 0
         for blob in blobs {
             let gap = Int(blob.location.offset) - Int(runEnd)
-            if !current.isEmpty && (gap > 1 << 20 || Int(blob.location.offset + blob.location.length - runStart) > 4 << 20) {
+            if !current.isEmpty && (gap > 1 << 20 || Int(blob.location.offset + blob.location.length - runStart) > maxRun) {
                 runs.append(current)
                 current = []
             }

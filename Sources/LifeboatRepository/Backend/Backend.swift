@@ -62,6 +62,10 @@ public protocol Backend: Sendable {
     /// Whether `save(_:spooled:)` links a spool file into place without reading it (local
     /// disk): such files are best written past the page cache.
     var keepsSpoolFilesInPlace: Bool { get }
+    /// How many bytes one ranged read of a pack should cover at most when a restore
+    /// gathers neighbouring blobs: each request pays a round trip on a remote store, while
+    /// a local read only pays for the buffer it fills.
+    var preferredReadSize: Int { get }
 
     /// Creates the layout of an empty repository (directories, bucket).
     func create() async throws
@@ -107,6 +111,7 @@ public protocol TreeCachingBackend: Backend {
 extension Backend {
     public var combinesListings: Bool { false }
     public var keepsSpoolFilesInPlace: Bool { false }
+    public var preferredReadSize: Int { 4 << 20 }
 
     public func list(_ type: FileType, alsoListing: Set<FileType>) async throws -> [(name: String, size: Int)] {
         try await list(type)

@@ -14,6 +14,9 @@ public struct LocalBackend: Backend {
     public let connections: Int
     public var spoolDirectory: String { root + "/.lifeboat-tmp" }
     public var keepsSpoolFilesInPlace: Bool { true }
+    /// 2 MiB rather than 4: two pack tasks' read buffers took 5 MiB off a d2 restore's peak
+    /// (53–60 → 49–50 MiB) at the same CPU time.
+    public var preferredReadSize: Int { 2 << 20 }
 
     public init(path: String, connections: Int = 2) {
         var trimmed = path
