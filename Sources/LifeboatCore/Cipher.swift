@@ -70,21 +70,7 @@ public final class Cipher {
     /// matched: no buffer for the plaintext.
     /// - Returns: the plaintext, the part of `sealed` between the IV and the MAC.
     public func open(inPlace sealed: UnsafeMutableRawBufferPointer) throws -> UnsafeMutableRawBufferPointer {
-        guard sealed.count >= Self.overhead else {
-            throw LifeboatError(.corrupt, "encrypted data is \(sealed.count) bytes, shorter than the 32-byte overhead")
-        }
-        let iv = UnsafeRawBufferPointer(rebasing: sealed[0..<16])
-        let body = UnsafeMutableRawBufferPointer(rebasing: sealed[16..<sealed.count - 16])
-        let tag = UnsafeRawBufferPointer(rebasing: sealed[(sealed.count - 16)...])
-        var computed = (UInt64(0), UInt64(0))
-        let matches = withUnsafeMutableBytes(of: &computed) { c -> Bool in
-            let mac = contexts.startMAC(iv: iv)
-            macUpdate(mac, UnsafeRawBufferPointer(body))
-            macFinish(mac, into: c)
-            return CRYPTO_memcmp(c.baseAddress, tag.baseAddress, 16) == 0
-        }
-        guard matches else { throw LifeboatError(.corrupt, "ciphertext verification failed (MAC mismatch)") }
-        contexts.startKeystream(iv: iv)
+        let body = UnsafeMutableRawBufferPointer(rebasing: sealed[try verifiedBody(UnsafeRawBufferPointer(sealed))])
         contexts.crypt(UnsafeRawBufferPointer(body), into: body)
         return body
     }
@@ -92,6 +78,17 @@ public final class Cipher {
     /// Like `open`, but decrypts into `buffer`, reusing its storage (it only grows).
     /// - Returns: the plaintext length; the plaintext is `buffer[0..<length]`.
     public func open(_ sealed: UnsafeRawBufferPointer, into buffer: inout [UInt8]) throws -> Int {
+        let body = UnsafeRawBufferPointer(rebasing: sealed[try verifiedBody(sealed)])
+        if buffer.count < body.count { buffer.append(contentsOf: repeatElement(0, count: body.count - buffer.count)) }
+        buffer.withUnsafeMutableBytes { out in
+            contexts.crypt(body, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<body.count]))
+        }
+        return body.count
+    }
+
+    /// Checks the MAC of `IV ‖ ciphertext ‖ MAC` and readies the keystream for its IV.
+    /// - Returns: where the ciphertext lies in `sealed`.
+    private func verifiedBody(_ sealed: UnsafeRawBufferPointer) throws -> Range<Int> {
         guard sealed.count >= Self.overhead else {
             throw LifeboatError(.corrupt, "encrypted data is \(sealed.count) bytes, shorter than the 32-byte overhead")
         }
@@ -106,11 +103,7 @@ public final class Cipher {
             return CRYPTO_memcmp(c.baseAddress, tag.baseAddress, 16) == 0
         }
         guard matches else { throw LifeboatError(.corrupt, "ciphertext verification failed (MAC mismatch)") }
-        if buffer.count < body.count { buffer.append(contentsOf: repeatElement(0, count: body.count - buffer.count)) }
-        buffer.withUnsafeMutableBytes { out in
-            contexts.startKeystream(iv: iv)
-            contexts.crypt(body, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<body.count]))
-        }
-        return body.count
+        contexts.startKeystream(iv: iv)
+        return 16..<sealed.count - 16
     }
 }

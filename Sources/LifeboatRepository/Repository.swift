@@ -326,30 +326,15 @@ public enum BlobCodec {
     public static func open<R>(_ sealed: UnsafeRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
                                decompressor: ZstdDecompressor, buffers: inout Buffers,
                                _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        // Built only on failure: this runs once per blob on restore and check --read-data.
-        func damage(_ problem: String) -> LifeboatError {
-            LifeboatError(.corrupt, "\(location.type) blob \(id.short) in pack \(location.pack.short) is damaged: \(problem)",
-                          hint: "run `lifeboat check --read-data` to find all damage")
-        }
-        let compressed = location.uncompressedLength != 0
         let count: Int
         do {
             count = try cipher.open(sealed, into: &buffers.opened)
-            if compressed {
-                let size = Int(location.uncompressedLength)
-                try buffers.opened.withUnsafeBytes { raw in
-                    try decompressor.decompress(UnsafeRawBufferPointer(rebasing: raw[0..<count]), expectedSize: size,
-                                                into: &buffers.plain)
-                }
-            }
         } catch let error as LifeboatError {
-            throw damage(error.message)
+            throw damage(id, location, error.message)
         }
-        let size = compressed ? Int(location.uncompressedLength) : count
-        return try (compressed ? buffers.plain : buffers.opened).withUnsafeBytes { raw in
-            let plain = UnsafeRawBufferPointer(rebasing: raw[0..<size])
-            guard SHA256.hash(plain) == id else { throw damage("its content does not match its ID") }
-            return try body(plain)
+        return try buffers.opened.withUnsafeBytes { raw in
+            try finish(UnsafeRawBufferPointer(rebasing: raw[0..<count]), id: id, location: location,
+                       decompressor: decompressor, plain: &buffers.plain, body)
         }
     }
 
@@ -358,28 +343,38 @@ public enum BlobCodec {
     public static func open<R>(inPlace sealed: UnsafeMutableRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
                                decompressor: ZstdDecompressor, buffers: inout Buffers,
                                _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        func damage(_ problem: String) -> LifeboatError {
-            LifeboatError(.corrupt, "\(location.type) blob \(id.short) in pack \(location.pack.short) is damaged: \(problem)",
-                          hint: "run `lifeboat check --read-data` to find all damage")
-        }
         let opened: UnsafeRawBufferPointer
         do {
             opened = UnsafeRawBufferPointer(try cipher.open(inPlace: sealed))
-            if location.uncompressedLength != 0 {
-                try decompressor.decompress(opened, expectedSize: Int(location.uncompressedLength), into: &buffers.plain)
-            }
         } catch let error as LifeboatError {
-            throw damage(error.message)
+            throw damage(id, location, error.message)
         }
-        if location.uncompressedLength == 0 {
-            guard SHA256.hash(opened) == id else { throw damage("its content does not match its ID") }
-            return try body(opened)
+        return try finish(opened, id: id, location: location, decompressor: decompressor, plain: &buffers.plain, body)
+    }
+
+    /// Decompresses the opened blob into `plain` if it is compressed, checks its SHA-256 and
+    /// hands it to `body`.
+    private static func finish<R>(_ opened: UnsafeRawBufferPointer, id: ID, location: BlobLocation,
+                                  decompressor: ZstdDecompressor, plain: inout [UInt8],
+                                  _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        func checked(_ bytes: UnsafeRawBufferPointer) throws -> R {
+            guard SHA256.hash(bytes) == id else { throw damage(id, location, "its content does not match its ID") }
+            return try body(bytes)
         }
-        return try buffers.plain.withUnsafeBytes { raw in
-            let plain = UnsafeRawBufferPointer(rebasing: raw[0..<Int(location.uncompressedLength)])
-            guard SHA256.hash(plain) == id else { throw damage("its content does not match its ID") }
-            return try body(plain)
+        guard location.uncompressedLength != 0 else { return try checked(opened) }
+        let size = Int(location.uncompressedLength)
+        do {
+            try decompressor.decompress(opened, expectedSize: size, into: &plain)
+        } catch let error as LifeboatError {
+            throw damage(id, location, error.message)
         }
+        return try plain.withUnsafeBytes { try checked(UnsafeRawBufferPointer(rebasing: $0[0..<size])) }
+    }
+
+    // Built only on failure: opening runs once per blob on restore and check --read-data.
+    private static func damage(_ id: ID, _ location: BlobLocation, _ problem: String) -> LifeboatError {
+        LifeboatError(.corrupt, "\(location.type) blob \(id.short) in pack \(location.pack.short) is damaged: \(problem)",
+                      hint: "run `lifeboat check --read-data` to find all damage")
     }
 
     /// Verifies the MAC, decrypts, decompresses and checks the SHA-256 of a stored blob.
