@@ -386,14 +386,10 @@ public enum BlobCodec {
     public static func open(_ sealed: UnsafeRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
                             decompressor: ZstdDecompressor) throws -> [UInt8] {
         var buffers = Buffers()
-        let size = try open(sealed, id: id, location: location, cipher: cipher, decompressor: decompressor,
-                            buffers: &buffers) { $0.count }
-        // The fresh buffers hold exactly the plaintext: handed out as they are, not copied
+        try open(sealed, id: id, location: location, cipher: cipher, decompressor: decompressor, buffers: &buffers) { _ in }
+        // Fresh buffers grow to exactly the plaintext: handed out as they are, not copied
         // (a large tree's JSON was copied once more here).
-        var plain = location.uncompressedLength != 0 ? buffers.plain : buffers.opened
-        buffers = Buffers()
-        if plain.count > size { plain.removeLast(plain.count - size) }
-        return plain
+        return location.uncompressedLength != 0 ? buffers.plain : buffers.opened
     }
 }
 

@@ -228,10 +228,7 @@ struct ZeroChunkIDs {
               Chunker.zeroBytes(in: chunk, from: 0, limit: chunk.count) == chunk.count else {
             return SHA256.hash(chunk)
         }
-        if let id = byLength[chunk.count] { return id }
-        let id = SHA256.hash(chunk)
-        if byLength.count < 256 { byLength[chunk.count] = id }
-        return id
+        return id(ofZeros: chunk)
     }
 }
 

@@ -227,22 +227,21 @@ public struct Restorer: Sendable {
 
 /// Removes the blobs that hold nothing but zeros and fill two places or more (the free
 /// space of a volume image): their IDs say what they hold, so they are not read, and the
-/// restored files read as zeros where nothing is written. Each length is hashed once, and
-/// only for blobs used twice or more, so the check costs less than reading them would.
+/// restored files read as zeros where nothing is written. Only blobs used twice or more
+/// are checked, and lengths are remembered (`ZeroChunkIDs`, as in backup), so the check
+/// costs less than reading them would.
 /// - Returns: the chunks to count as written: (file, byte count).
 func takeZeroBlobs(from byPack: inout [ID: [BlobWork]]) -> [(file: Int, count: Int)] {
     let candidates = byPack.values.joined().filter { $0.targets.count >= 2 }
     guard let longest = candidates.map(\.location.plaintextLength).max(), longest > 0 else { return [] }
     let zeros = ZeroPages(count: longest)
-    var zeroIDs: [Int: ID] = [:]
+    var zeroIDs = ZeroChunkIDs()
     var fills: [(file: Int, count: Int)] = []
     for pack in Array(byPack.keys) {
         byPack[pack]!.removeAll { blob in
             let length = blob.location.plaintextLength
             guard blob.targets.count >= 2, length > 0 else { return false }
-            let zeroID = zeroIDs[length] ?? SHA256.hash(zeros.bytes(length))
-            zeroIDs[length] = zeroID
-            guard blob.id == zeroID else { return false }
+            guard blob.id == zeroIDs.id(ofZeros: zeros.bytes(length)) else { return false }
             fills += blob.targets.map { ($0.file, length) }
             return true
         }

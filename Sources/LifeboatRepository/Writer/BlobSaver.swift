@@ -140,7 +140,7 @@ public final class BlobSaver: Sendable {
                         let done = try await group.next()!
                         running -= 1
                         record(done)
-                        try await writeFullIndexFiles()
+                        try await writeIndexFiles(rest: false)
                     }
                     try await writeGate.wait()
                     group.addTask {
@@ -151,7 +151,7 @@ public final class BlobSaver: Sendable {
                 }
                 while let done = try await group.next() {
                     record(done)
-                    try await writeFullIndexFiles()
+                    try await writeIndexFiles(rest: false)
                 }
             }
         } catch {
@@ -187,13 +187,14 @@ public final class BlobSaver: Sendable {
     public static let defaultIndexFileBlobs = 4_096
     public let indexFileBlobs: Int
 
-    /// During the uploads: writes an index file for each full set of stored packs.
-    private func writeFullIndexFiles() async throws {
+    /// Writes an index file for each full set of stored packs not named yet (during the
+    /// uploads), and with `rest` one more for what is left.
+    private func writeIndexFiles(rest: Bool) async throws {
         while let packs = state.withLock({ s -> [IndexFile.Pack]? in
-            guard s.writtenBlobs >= indexFileBlobs else { return nil }
+            guard !s.written.isEmpty, rest || s.writtenBlobs >= indexFileBlobs else { return nil }
             var blobs = 0
             var count = 0
-            while blobs < indexFileBlobs { blobs += s.written[count].blobs.count; count += 1 }
+            while blobs < indexFileBlobs && count < s.written.count { blobs += s.written[count].blobs.count; count += 1 }
             defer { s.written.removeFirst(count); s.writtenBlobs -= blobs }
             return Array(s.written[..<count])
         }) {
@@ -206,29 +207,13 @@ public final class BlobSaver: Sendable {
     /// `runUploads` returned).
     /// - Returns: the IDs of all index files of this run, those written during the uploads too.
     public func writeIndex() async throws -> [ID] {
-        let maxBlobsPerFile = indexFileBlobs
         try await writeGate.wait()
-        let (packs, earlier) = state.withLock { s -> ([IndexFile.Pack], [ID]) in
-            precondition(s.pending.isEmpty, "index written while blobs are still pending")
-            defer { s.written = []; s.writtenBlobs = 0; s.indexFiles = [] }
-            return (s.written, s.indexFiles)
+        state.withLock { precondition($0.pending.isEmpty, "index written while blobs are still pending") }
+        try await writeIndexFiles(rest: true)
+        return state.withLock { s in
+            defer { s.indexFiles = [] }
+            return s.indexFiles
         }
-        var ids: [ID] = earlier
-        var batch: [IndexFile.Pack] = []
-        var blobs = 0
-        for pack in packs {
-            batch.append(pack)
-            blobs += pack.blobs.count
-            if blobs >= maxBlobsPerFile {
-                ids.append(try await repository.saveUnpacked(.index, json: IndexFile(packs: batch).encoded()))
-                batch = []
-                blobs = 0
-            }
-        }
-        if !batch.isEmpty {
-            ids.append(try await repository.saveUnpacked(.index, json: IndexFile(packs: batch).encoded()))
-        }
-        return ids
     }
 
     /// Drops open packs of a failed run (stored packs stay: the next prune removes them).
