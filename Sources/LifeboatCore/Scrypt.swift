@@ -39,7 +39,7 @@ public enum Scrypt {
             let base = UncheckedPointer(words.baseAddress!)
             let laneWords = Int(32 * r)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var mixer = ROMix(n: Int(n), r: Int(r), tableShift: tableShift ?? defaultTableShift(n: n, r: r))
+                var mixer = ROMix(n: Int(n), r: Int(r), tableShift: tableShift ?? defaultTableShift(n: n, r: r, p: p))
                 for lane in stride(from: worker, to: Int(p), by: workers) {
                     mixer.mix(base.pointer + lane * laneWords)
                 }
@@ -52,12 +52,16 @@ public enum Scrypt {
     /// Two lanes at once: this machine class has two cores, and each lane is 32 MiB.
     public static let defaultThreads = 2
 
-    /// A lane table of 16 MiB or more keeps every fourth row. Opening a repository with a
-    /// 32 MiB key then peaks 24 MiB lower (memory limits of backup pods are set by that
-    /// peak: 42 → 34 MiB against every second row, 59 MiB keeping all) for 15 ms more CPU
-    /// (0.070 → 0.085 s): on average 1.5 BlockMix steps more per row looked up.
-    public static func defaultTableShift(n: UInt64, r: UInt64) -> Int {
-        LIFEBOAT_ROMIX_SIMD != 0 && 128 * r * n >= 16 << 20 ? 2 : 0
+    /// A lane table of 16 MiB or more keeps every eighth row when it is the only lane
+    /// (p = 1, Lifeboat's keys). Opening a repository with such a 32 MiB key then needs 4 MiB
+    /// for it instead of 32 (memory limits of backup pods are set by that peak: 30 MiB in all
+    /// against 34 keeping every fourth row and 59 keeping all) for 3.5 BlockMix steps more
+    /// per row looked up: 0.07 s of CPU becomes 0.12 s. Every sixteenth row would save 2 MiB
+    /// more for another 0.1 s. restic's keys (p = 5) keep every fourth row: five lanes run
+    /// one after another on each thread, and each step costs them five times.
+    public static func defaultTableShift(n: UInt64, r: UInt64, p: UInt64 = 1) -> Int {
+        guard LIFEBOAT_ROMIX_SIMD != 0 && 128 * r * n >= 16 << 20 else { return 0 }
+        return p == 1 ? 3 : 2
     }
 
     /// OpenSSL's scrypt, the reference the lanes here are tested against.
