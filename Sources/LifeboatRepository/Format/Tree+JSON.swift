@@ -31,7 +31,7 @@ extension Tree {
                 if try json.takeNull() { return }
                 try json.object("tree") { json, key in
                     guard GoJSON.fold(key) == "nodes" else { return try json.skip() }
-                    nodes.removeAll()
+                    nodes.removeAll(keepingCapacity: true)  // not the reservation above
                     if try json.takeNull() { return }
                     try json.array("tree nodes") { nodes.append(try Node(decoding: &$0)) }
                 }
