@@ -142,4 +142,25 @@ import LifeboatRepository
         #expect(text.hasSuffix(#"","data":"AQID"}"#))
         #expect(try KeyFile(decoding: keyFile.encoded()) == keyFile)
     }
+
+    /// A large directory's nodes are decoded into one array sized from the JSON: growing it
+    /// by doubling held two copies of the nodes at once (and ends far above the count).
+    @Test func largeTreeDecodesIntoOneReservedArray() throws {
+        let nodes = (0..<5_000).map { i in
+            // What restic records for a file on Linux: ~330 bytes of JSON.
+            let time = Timestamp(seconds: 1_700_000_000 + Int64(i), nanoseconds: 123_456_789)
+            var node = Node(name: Array("file-\(i).txt".utf8), type: .file, mode: 0o644, mtime: time, atime: time, ctime: time,
+                            uid: 1000, gid: 1000)
+            (node.user, node.group, node.inode, node.deviceID, node.links) = ("user", "group", UInt64(i + 1), 2049, 1)
+            node.size = UInt64(i)
+            node.content = [SHA256.hash(Array("\(i)".utf8))]
+            return node
+        }
+        let bytes = Tree(nodes: nodes).encoded()
+        let decoded = try Tree(decoding: bytes)
+        #expect(decoded.encoded() == bytes, "the decoded tree encodes to other bytes")
+        let reserved = bytes.count / 250 + 1, capacity = decoded.nodes.capacity
+        #expect(capacity >= reserved && capacity < reserved + 64,
+                "capacity \(capacity) for \(nodes.count) nodes: the reservation of \(reserved) was not kept")
+    }
 }
