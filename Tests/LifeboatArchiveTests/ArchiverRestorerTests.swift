@@ -217,6 +217,40 @@ struct SeededBytes {
         #expect(try describe(restored) == describe(source))
     }
 
+    /// The walker writes a directory's nodes into the prefetcher's node array in place;
+    /// entries that yield no node (a socket here) must leave no gap and shift no node.
+    @Test("entries without a node leave no gap in the tree, on the first and on an unchanged backup")
+    func skippedEntriesLeaveNoGap() async throws {
+        try file("d/a", [1])
+        try file("d/b/inner", [2])
+        try file("d/z", [3, 3])
+        // A socket between "b" and "z" in name order.
+        let socketPath = source.appending(component: Array("d".utf8)).appending(component: Array("s.sock".utf8))
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: socketPath.bytes + [0]) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0, "bind \(socketPath.display)")
+
+        for round in 0..<2 {
+            let summary = try await backup()
+            #expect(summary.warnings.contains { $0.contains("s.sock") }, "round \(round): the socket was not reported skipped")
+            let index = try await repository.loadIndex()
+            let d = try #require(try await repository.loadTree(try await sourceTree(summary.snapshot), index: index).node(named: Array("d".utf8)))
+            let names = try await repository.loadTree(try #require(d.subtree), index: index).nodes.map(\.displayName)
+            #expect(names == ["a", "b", "z"], "round \(round)")
+            let restored = try await restore(try #require(summary.snapshotID), into: "restored-\(round)")
+            var expected = try describe(source)
+            expected["/d/s.sock"] = nil
+            #expect(try describe(restored) == expected, "round \(round)")
+        }
+    }
+
     @Test func incrementalBackupSeesXattrChangesAndKeepsUntouchedOnes() async throws {
         try file("d/kept", [1, 2, 3])
         try file("d/tagged", [4, 5, 6])

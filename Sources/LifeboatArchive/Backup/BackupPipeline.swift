@@ -11,7 +11,12 @@ import Glibc
 /// touches it. Children are assembled before their parent (post-order), so when a parent
 /// is assembled every child's `treeID` is set.
 final class DirectoryBuild: @unchecked Sendable {
-    var nodes: [Node] = []
+    /// The directory's nodes; while a listing's array is adopted, only `nodes[..<count]`.
+    private(set) var nodes: [Node] = []
+    /// Set while an adopted listing array is overwritten in place: how many of its slots
+    /// hold this directory's nodes. Each entry yields at most one node, so the slot written
+    /// is never one the walker has yet to read.
+    private var filled: Int?
     var files: [(node: Int, content: FileContent)] = []
     var children: [(node: Int, directory: DirectoryBuild)] = []
     /// Highest chunk sequence number issued for this directory's own files.
@@ -20,6 +25,50 @@ final class DirectoryBuild: @unchecked Sendable {
     /// The nodes of the parent snapshot's tree `parentTreeID`, when it was read.
     var parentNodes: [Node]?
     var treeID: ID?
+
+    /// Appends a node; returns its index.
+    @discardableResult
+    func append(_ node: Node) -> Int {
+        guard let slot = filled else {
+            nodes.append(node)
+            return nodes.count - 1
+        }
+        if slot < nodes.count { nodes[slot] = node } else { nodes.append(node) }
+        filled = slot + 1
+        return slot
+    }
+
+    /// Takes `listingNodes` (emptied) as this directory's storage, if it has no nodes yet;
+    /// the walker then reads entry `i`'s node with `adopted(i)` before appending.
+    /// - Returns: whether it did.
+    func adopt(_ listingNodes: inout [Node]) -> Bool {
+        guard nodes.isEmpty, filled == nil else { return false }
+        swap(&nodes, &listingNodes)
+        filled = 0
+        return true
+    }
+
+    /// The listing's node for entry `index` of an adopted array.
+    func adopted(_ index: Int) -> Node { nodes[index] }
+
+    /// Ends an adoption: drops the listing's slots past the last node written.
+    func endAdoption() {
+        guard let slot = filled else { return }
+        nodes.removeSubrange(slot...)
+        filled = nil
+    }
+
+    /// Fills in what the workers and children computed.
+    func setContent(_ ids: [ID], at index: Int) { nodes[index].content = ids }
+    func setSubtree(_ id: ID, at index: Int) { nodes[index].subtree = id }
+
+    /// Drops everything but the tree ID, once that is known.
+    func release() {
+        nodes = []
+        parentNodes = nil
+        files = []
+        children = []
+    }
 }
 
 /// The chunk IDs of one file, filled in by workers as chunks are hashed.

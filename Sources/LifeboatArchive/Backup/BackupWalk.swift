@@ -160,8 +160,8 @@ final class BackupWalk: @unchecked Sendable {
         while let directory = directories.pop() {
             if failure.isSet { continue }
             guard completion.wait(through: directory.lastSequence) else { continue }
-            for (i, content) in directory.files { directory.nodes[i].content = completion.ids(of: content) }
-            for (i, child) in directory.children { directory.nodes[i].subtree = child.treeID! }
+            for (i, content) in directory.files { directory.setContent(completion.ids(of: content), at: i) }
+            for (i, child) in directory.children { directory.setSubtree(child.treeID!, at: i) }
             let id: ID
             if let parentID = directory.parentTreeID, let parentNodes = directory.parentNodes, parentNodes == directory.nodes {
                 // Nothing changed: the parent's tree blob serves as it is, not encoded again.
@@ -181,10 +181,7 @@ final class BackupWalk: @unchecked Sendable {
                 if directory.parentTreeID == nil { c.new += 1 } else if directory.parentTreeID == id { c.unmodified += 1 } else { c.changed += 1 }
             }
             // Only the ID is needed from now on.
-            directory.nodes = []
-            directory.parentNodes = nil
-            directory.files = []
-            directory.children = []
+            directory.release()
         }
     }
 
@@ -232,8 +229,7 @@ final class BackupWalk: @unchecked Sendable {
                 node.content = nil
                 let directory = DirectoryBuild()
                 directory.parentTreeID = previous?.subtree
-                build.children.append((build.nodes.count, directory))
-                build.nodes.append(node)
+                build.children.append((build.append(node), directory))
                 try walkTrie(child, prefix: components, into: directory, parent: previous?.subtree.flatMap { loadTree($0) })
                 pushDirectory(directory)
             }
@@ -248,7 +244,7 @@ final class BackupWalk: @unchecked Sendable {
                 if failure.isSet { return }
                 throw LifeboatError(.internalError, "metadata prefetch is out of step with the walk at \(path.display)")
             }
-            try walkListing(listing, into: build)
+            try walkListing(consume listing, into: build)
             return
         }
         let prefetcher = MetadataPrefetcher(
@@ -263,24 +259,27 @@ final class BackupWalk: @unchecked Sendable {
         try walkDirectory(path, components: components, into: build, parent: parent)
     }
 
-    private func walkListing(_ listing: MetadataPrefetcher.Listing, into build: DirectoryBuild) throws {
+    private func walkListing(_ listing: consuming MetadataPrefetcher.Listing, into build: DirectoryBuild) throws {
         if let error = listing.error {
             recordError(error)
             return
         }
         if build.parentTreeID != nil { build.parentNodes = listing.parentTree?.nodes }
-        build.nodes.reserveCapacity(build.nodes.count + listing.entries.count)
-        for entry in listing.entries {
+        let adopted = build.adopt(&listing.nodes)
+        defer { if adopted { build.endAdoption() } }
+        for (index, entry) in listing.entries.enumerated() {
             if failure.isSet { return }
+            let path = listing.path(of: entry)
             let status: FileStatus
             switch entry.status {
             case .success(let value): status = value
             case .failure(let error):
-                recordError("cannot stat \(entry.path.display): \(error.message)")
+                recordError("cannot stat \(path.display): \(error.message)")
                 continue
             }
-            try addEntry(name: entry.name, path: entry.path, components: entry.components, status: status, into: build,
-                         previous: listing.parentTree?.node(named: entry.name), prefetched: entry.node)
+            let prefetched: Result<Node, LifeboatError> = listing.nodeErrors[index].map { .failure($0) } ?? .success(adopted ? build.adopted(index) : listing.nodes[index])
+            try addEntry(name: entry.name, path: path, components: entry.components, status: status, into: build,
+                         previous: listing.parentTree?.node(named: entry.name), prefetched: prefetched)
         }
     }
 
@@ -303,8 +302,7 @@ final class BackupWalk: @unchecked Sendable {
             node.content = nil
             let directory = DirectoryBuild()
             directory.parentTreeID = previous?.type == .dir ? previous?.subtree : nil
-            build.children.append((build.nodes.count, directory))
-            build.nodes.append(node)
+            build.children.append((build.append(node), directory))
             if options.oneFileSystem, let rootDevice, status.device != rootDevice {
                 pushDirectory(directory)  // the mount point itself, empty
                 return
@@ -314,7 +312,7 @@ final class BackupWalk: @unchecked Sendable {
             try walkDirectory(path, components: components, into: directory, parent: parentTree)
             pushDirectory(directory)
         default:
-            build.nodes.append(node)
+            build.append(node)
         }
     }
 
@@ -327,7 +325,7 @@ final class BackupWalk: @unchecked Sendable {
            previous.mtime == status.mtime, previous.ctime == status.ctime, previous.inode == status.inode,
            let content = previous.content, saver.areKnown(content, type: .data) {
             node.content = content
-            build.nodes.append(node)
+            build.append(node)
             summary.filesUnmodified += 1
             progress?.update { $0.filesDone += 1; $0.bytesDone += status.size }
             return
@@ -335,8 +333,7 @@ final class BackupWalk: @unchecked Sendable {
         if status.links > 1, let shared = hardLinks[HardLinkKey(device: status.device, inode: status.inode)] {
             // Another path of a file read above: not read again, but counted like restic counts it.
             if previous == nil { summary.filesNew += 1 } else { summary.filesChanged += 1 }
-            build.files.append((build.nodes.count, shared))
-            build.nodes.append(node)
+            build.files.append((build.append(node), shared))
             progress?.update { $0.filesDone += 1; $0.bytesDone += status.size }
             return
         }
@@ -374,8 +371,7 @@ final class BackupWalk: @unchecked Sendable {
         if status.links > 1 { hardLinks[HardLinkKey(device: status.device, inode: status.inode)] = content }
         if previous == nil { summary.filesNew += 1 } else { summary.filesChanged += 1 }
         progress?.update { $0.filesDone += 1 }
-        build.files.append((build.nodes.count, content))
-        build.nodes.append(node)
+        build.files.append((build.append(node), content))
     }
 
     private func backupStandardInput(name: String, into root: DirectoryBuild) throws {
@@ -397,8 +393,7 @@ final class BackupWalk: @unchecked Sendable {
         summary.totalFiles = 1
         summary.totalBytes = size
         summary.filesNew = 1
-        root.files.append((0, content))
-        root.nodes.append(node)
+        root.files.append((root.append(node), content))
     }
 
     /// Reads a stream to its end, cutting it into chunks and queueing them for the workers.

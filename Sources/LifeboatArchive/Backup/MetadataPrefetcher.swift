@@ -17,12 +17,9 @@ import LifeboatRepository
 final class MetadataPrefetcher: @unchecked Sendable {
     struct Entry {
         var name: [UInt8]
-        var path: RawPath
         var components: [[UInt8]]
         /// The stat result, or the message of why it failed.
         var status: Result<FileStatus, LifeboatError>
-        /// The node (nil if stat failed), or the message of why its metadata could not be read.
-        var node: Result<Node, LifeboatError>?
     }
 
     struct Listing {
@@ -30,9 +27,21 @@ final class MetadataPrefetcher: @unchecked Sendable {
         /// The parent snapshot's tree of this directory, if it had one.
         var parentTree: Tree?
         var entries: [Entry] = []
+        /// One node per entry, in entry order. The walker adopts this array as the
+        /// directory's own and overwrites it in place (`DirectoryBuild.adopt`): a large
+        /// directory's nodes are then held once, not once here and once more there.
+        /// Entries without a node (stat failed, sockets, or in `nodeErrors`) hold a placeholder.
+        var nodes: [Node] = []
+        /// Why the metadata of an entry could not be read, by entry index.
+        var nodeErrors: [Int: LifeboatError] = [:]
         /// Set if the directory could not be listed.
         var error: String?
+
+        func path(of entry: Entry) -> RawPath { path.appending(component: entry.name) }
     }
+
+    /// Stands in `Listing.nodes` for an entry without a node.
+    static let placeholder = Node(name: [], type: .irregular)
 
     // A few thousand entries ahead are enough to keep the walker busy; more only costs memory.
     private let queue = BoundedQueue<Listing>(maxItems: 32, maxBytes: 1 << 20, batch: 8) { $0.entries.count * 300 }
@@ -84,10 +93,9 @@ final class MetadataPrefetcher: @unchecked Sendable {
                 childComponents = components + [name]
                 if excludes.contains(where: { $0.matches(childComponents) }) { continue }
             }
-            let childPath = path.appending(component: name)
-            var entry = Entry(name: name, path: childPath, components: childComponents, status: .failure(Self.noStatus))
+            var entry = Entry(name: name, components: childComponents, status: .failure(Self.noStatus))
             do {
-                let status = try FileStatus.lstat(name, in: directory.fd, path: childPath)
+                let status = try FileStatus.lstat(name, in: directory.fd, path: path.appending(component: name))
                 entry.status = .success(status)
                 // Only directories are walked further, so only they need their components.
                 if status.mode & 0o170000 == 0o040000 && excludes.isEmpty { entry.components = components + [name] }
@@ -100,24 +108,30 @@ final class MetadataPrefetcher: @unchecked Sendable {
 
         let previousTree = parentTree()
         listing.parentTree = previousTree
+        listing.nodes.reserveCapacity(listing.entries.count)
         var descend: [(index: Int, subtree: ID?)] = []
         for index in listing.entries.indices {
             guard case .success(let status) = listing.entries[index].status,
-                  status.mode & 0o170000 != 0o140000 else { continue }  // sockets are skipped by the walker
+                  status.mode & 0o170000 != 0o140000 else {  // sockets are skipped by the walker
+                listing.nodes.append(Self.placeholder)
+                continue
+            }
             let name = listing.entries[index].name
             do {
                 let previous = previousTree?.node(named: name)
-                let node = try nodeReader.node(name: name, path: listing.entries[index].path, status: status, previous: previous)
-                listing.entries[index].node = .success(node)
+                let node = try nodeReader.node(name: name, path: listing.path(of: listing.entries[index]), status: status,
+                                               previous: previous)
                 if node.type == .dir && (rootDevice == nil || status.device == rootDevice) {
                     descend.append((index, previous?.type == .dir ? previous?.subtree : nil))
                 }
+                listing.nodes.append(node)
             } catch {
-                listing.entries[index].node = .failure(Self.lifeboatError(error))
+                listing.nodes.append(Self.placeholder)
+                listing.nodeErrors[index] = Self.lifeboatError(error)
             }
         }
         let entries = listing.entries
-        guard queue.push(listing) else { return false }
+        guard hand(&listing) else { return false }
         let tickets = parentTrees.request(descend.compactMap(\.subtree))
         var nextTicket = 0
         for (index, subtree) in descend {
@@ -127,11 +141,19 @@ final class MetadataPrefetcher: @unchecked Sendable {
                 ticket = tickets[nextTicket]
                 nextTicket += 1
             }
-            guard visit(entry.path, components: entry.components, parentTree: { ticket.flatMap(parentTrees.take) }) else {
+            guard visit(path.appending(component: entry.name), components: entry.components, parentTree: { ticket.flatMap(parentTrees.take) }) else {
                 return false
             }
         }
         return true
+    }
+
+    /// Queues `listing`, leaving an empty one behind: no reference to its node array stays
+    /// here, so the walker can overwrite it in place without copying it.
+    private func hand(_ listing: inout Listing) -> Bool {
+        var handed = Listing(path: listing.path)
+        swap(&handed, &listing)
+        return queue.push(handed)
     }
 
     private static let noStatus = LifeboatError(.internalError, "not stat'ed")
