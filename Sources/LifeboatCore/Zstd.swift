@@ -139,6 +139,37 @@ public final class ZstdDecompressor {
         }
     }
 
+    /// Decompresses one frame of known plaintext length through `window`, handing each
+    /// filled piece to `body` in order: the plaintext is never whole in memory.
+    /// - Throws: `.corrupt` if the frame is invalid or its length differs from `expectedSize`
+    ///   (it stops as soon as the frame gives more); what `body` throws.
+    public func decompress(_ input: UnsafeRawBufferPointer, expectedSize: Int, through window: UnsafeMutableRawBufferPointer,
+                           _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        precondition(window.count > 0)
+        ZSTD_DCtx_reset(context, ZSTD_reset_session_only)
+        var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        var produced = 0
+        while true {
+            var outBuffer = ZSTD_outBuffer(dst: window.baseAddress, size: window.count, pos: 0)
+            let result = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
+            if ZSTD_isError(result) != 0 {
+                throw LifeboatError(.corrupt, "zstd frame is invalid: \(String(cString: ZSTD_getErrorName(result)))")
+            }
+            produced += outBuffer.pos
+            guard produced <= expectedSize else {
+                throw LifeboatError(.corrupt, "zstd frame holds more than the expected \(expectedSize) bytes")
+            }
+            if outBuffer.pos > 0 { try body(UnsafeRawBufferPointer(rebasing: window[0..<outBuffer.pos])) }
+            if result == 0 { break }  // the frame is complete
+            if inBuffer.pos == inBuffer.size && outBuffer.pos < outBuffer.size {
+                throw LifeboatError(.corrupt, "zstd frame is truncated")
+            }
+        }
+        guard produced == expectedSize else {
+            throw LifeboatError(.corrupt, "zstd frame holds \(produced) bytes, expected \(expectedSize)")
+        }
+    }
+
     /// Decompresses one frame of unknown plaintext length, streaming.
     public func decompress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
         let declared = ZSTD_getFrameContentSize(input.baseAddress, input.count)

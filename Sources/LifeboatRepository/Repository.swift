@@ -352,6 +352,43 @@ public enum BlobCodec {
         return try finish(opened, id: id, location: location, decompressor: decompressor, plain: &buffers.plain, body)
     }
 
+    /// Like `open(inPlace:...)`, but a compressed blob is decompressed through a window of
+    /// `window` bytes and handed to `body` piece by piece with each piece's offset in the
+    /// plaintext, so a blob of 8 MiB never needs 8 MiB. The MAC is checked before anything
+    /// is decrypted, as always; the SHA-256 can only be checked after the last piece, so a
+    /// blob whose plaintext does not match its ID throws after `body` has seen it.
+    public static func open(inPlace sealed: UnsafeMutableRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
+                            decompressor: ZstdDecompressor, buffers: inout Buffers, window: Int,
+                            pieces body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
+        let opened: UnsafeRawBufferPointer
+        do {
+            opened = UnsafeRawBufferPointer(try cipher.open(inPlace: sealed))
+        } catch let error as LifeboatError {
+            throw damage(id, location, error.message)
+        }
+        guard location.uncompressedLength != 0 else {
+            guard SHA256.hash(opened) == id else { throw damage(id, location, "its content does not match its ID") }
+            return try body(opened, 0)
+        }
+        let size = Int(location.uncompressedLength)
+        let windowSize = min(size, window)
+        if buffers.plain.count < windowSize { buffers.plain = [UInt8](repeating: 0, count: windowSize) }
+        let hasher = SHA256()
+        var offset = 0
+        do {
+            try buffers.plain.withUnsafeMutableBytes { raw in
+                try decompressor.decompress(opened, expectedSize: size, through: UnsafeMutableRawBufferPointer(rebasing: raw[0..<windowSize])) { piece in
+                    hasher.update(piece)
+                    try body(piece, offset)
+                    offset += piece.count
+                }
+            }
+        } catch let error as LifeboatError where error.code == .corrupt {
+            throw damage(id, location, error.message)
+        }
+        guard hasher.finalize() == id else { throw damage(id, location, "its content does not match its ID") }
+    }
+
     /// Decompresses the opened blob into `plain` if it is compressed, checks its SHA-256 and
     /// hands it to `body`.
     private static func finish<R>(_ opened: UnsafeRawBufferPointer, id: ID, location: BlobLocation,

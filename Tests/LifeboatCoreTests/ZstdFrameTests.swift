@@ -35,4 +35,42 @@ struct ZstdFrameTests {
         #expect(back == input)
         #expect(produced.count < input.count * 3 / 4, "the text half did not compress")
     }
+
+    @Test("a frame decompressed through a small window gives its plaintext piece by piece, in order", arguments: [1, 4096, 65_536, 1 << 20])
+    func decompressesThroughAWindow(window: Int) throws {
+        let input = sample(700_000)
+        let frame = ZstdCompressor(level: 2).compress(input)
+        var back: [UInt8] = []
+        var window = [UInt8](repeating: 0, count: window)
+        try frame.withUnsafeBytes { raw in
+            try window.withUnsafeMutableBytes { w in
+                try ZstdDecompressor().decompress(raw, expectedSize: input.count, through: w) { piece in
+                    #expect(piece.count <= w.count && piece.count > 0)
+                    back += piece
+                }
+            }
+        }
+        #expect(back == input)
+    }
+
+    @Test("through a window, a truncated frame and a frame longer than expected are corrupt")
+    func windowedDecompressionRejectsBadFrames() throws {
+        let input = sample(300_000)
+        let frame = ZstdCompressor(level: 2).compress(input)
+        var window = [UInt8](repeating: 0, count: 65_536)
+        func run(_ bytes: ArraySlice<UInt8>, expected: Int) throws -> Int {
+            var seen = 0
+            try Array(bytes).withUnsafeBytes { raw in
+                try window.withUnsafeMutableBytes { w in
+                    try ZstdDecompressor().decompress(raw, expectedSize: expected, through: w) { seen += $0.count }
+                }
+            }
+            return seen
+        }
+        #expect(try run(frame[...], expected: input.count) == input.count)
+        #expect(throws: LifeboatError.self) { try run(frame.dropLast(100), expected: input.count) }
+        let error = #expect(throws: LifeboatError.self) { try run(frame[...], expected: input.count - 1) }
+        #expect(error?.message.contains("more than the expected") == true, "\(String(describing: error))")
+        #expect(throws: LifeboatError.self) { try run(frame[...], expected: input.count + 1) }
+    }
 }

@@ -41,9 +41,13 @@ final class FileWriter: @unchecked Sendable {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, file index: Int, offset: UInt64) throws {
-        let file = try handle(for: index)
-        try file.write(bytes, at: offset)
+        try writePart(bytes, file: index, offset: offset)
         try chunkDone(index, bytes: bytes.count)
+    }
+
+    /// Writes part of a chunk; `chunkDone` counts the chunk once all of it is written.
+    func writePart(_ bytes: UnsafeRawBufferPointer, file index: Int, offset: UInt64) throws {
+        try handle(for: index).write(bytes, at: offset)
     }
 
     /// Counts a chunk of `count` zeros as written: nothing is, since a restored file reads
@@ -53,7 +57,9 @@ final class FileWriter: @unchecked Sendable {
         try chunkDone(index, bytes: count)
     }
 
-    private func chunkDone(_ index: Int, bytes: Int) throws {
+    /// Counts one chunk of `bytes` bytes as written into file `index`; the file is finished
+    /// (size, metadata) after its last chunk.
+    func chunkDone(_ index: Int, bytes: Int) throws {
         progress?.update { $0.bytesDone += UInt64(bytes) }
         let done = state.withLock { s -> RestoreFile? in
             s.remaining[index]! -= 1

@@ -173,6 +173,10 @@ public struct Restorer: Sendable {
         }
     }
 
+    /// Compressed blobs are decompressed and written this much at a time: a pack task then
+    /// needs this, not the largest blob (8 MiB), besides its read buffer.
+    static let decompressionWindow = 1 << 20
+
     /// Groups blob writes by pack and processes `workers` packs at a time.
     private func restoreData(plan: RestorePlan, writer: FileWriter, workers: Int) async throws {
         var byPack: [ID: [BlobWork]] = [:]
@@ -213,9 +217,14 @@ public struct Restorer: Sendable {
                         try scratch.bytes.withUnsafeMutableBytes { raw in
                             try BlobCodec.open(inPlace: UnsafeMutableRawBufferPointer(rebasing: raw[from..<from + Int(blob.location.length)]),
                                                id: blob.id, location: blob.location, cipher: scratch.cipher,
-                                               decompressor: scratch.decompressor, buffers: &scratch.buffers) { plain in
-                                for target in blob.targets { try writer.write(plain, file: target.file, offset: target.offset) }
+                                               decompressor: scratch.decompressor, buffers: &scratch.buffers,
+                                               window: Self.decompressionWindow) { piece, offset in
+                                for target in blob.targets {
+                                    try writer.writePart(piece, file: target.file, offset: target.offset + UInt64(offset))
+                                }
                             }
+                            let length = blob.location.plaintextLength
+                            for target in blob.targets { try writer.chunkDone(target.file, bytes: length) }
                         }
                     }
                 }
