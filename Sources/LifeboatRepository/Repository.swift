@@ -343,12 +343,7 @@ public enum BlobCodec {
     public static func open<R>(inPlace sealed: UnsafeMutableRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
                                decompressor: ZstdDecompressor, buffers: inout Buffers,
                                _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let opened: UnsafeRawBufferPointer
-        do {
-            opened = UnsafeRawBufferPointer(try cipher.open(inPlace: sealed))
-        } catch let error as LifeboatError {
-            throw damage(id, location, error.message)
-        }
+        let opened = try decrypt(inPlace: sealed, id: id, location: location, cipher: cipher)
         return try finish(opened, id: id, location: location, decompressor: decompressor, plain: &buffers.plain, body)
     }
 
@@ -360,12 +355,7 @@ public enum BlobCodec {
     public static func open(inPlace sealed: UnsafeMutableRawBufferPointer, id: ID, location: BlobLocation, cipher: Cipher,
                             decompressor: ZstdDecompressor, buffers: inout Buffers, window: Int,
                             pieces body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
-        let opened: UnsafeRawBufferPointer
-        do {
-            opened = UnsafeRawBufferPointer(try cipher.open(inPlace: sealed))
-        } catch let error as LifeboatError {
-            throw damage(id, location, error.message)
-        }
+        let opened = try decrypt(inPlace: sealed, id: id, location: location, cipher: cipher)
         guard location.uncompressedLength != 0 else {
             guard SHA256.hash(opened) == id else { throw damage(id, location, "its content does not match its ID") }
             return try body(opened, 0)
@@ -406,6 +396,16 @@ public enum BlobCodec {
             throw damage(id, location, error.message)
         }
         return try plain.withUnsafeBytes { try checked(UnsafeRawBufferPointer(rebasing: $0[0..<size])) }
+    }
+
+    /// Checks the MAC and decrypts in place; a failure names the blob as damaged.
+    private static func decrypt(inPlace sealed: UnsafeMutableRawBufferPointer, id: ID, location: BlobLocation,
+                                cipher: Cipher) throws -> UnsafeRawBufferPointer {
+        do {
+            return UnsafeRawBufferPointer(try cipher.open(inPlace: sealed))
+        } catch let error as LifeboatError {
+            throw damage(id, location, error.message)
+        }
     }
 
     // Built only on failure: opening runs once per blob on restore and check --read-data.

@@ -11,7 +11,7 @@ import Glibc
 /// touches it. Children are assembled before their parent (post-order), so when a parent
 /// is assembled every child's `treeID` is set.
 final class DirectoryBuild: @unchecked Sendable {
-    /// The directory's nodes; while a listing's array is adopted, only `nodes[..<count]`.
+    /// The directory's nodes; while a listing's array is adopted, only `nodes[..<filled]`.
     private(set) var nodes: [Node] = []
     /// Set while an adopted listing array is overwritten in place: how many of its slots
     /// hold this directory's nodes. Each entry yields at most one node, so the slot written

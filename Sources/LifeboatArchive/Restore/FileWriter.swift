@@ -40,11 +40,6 @@ final class FileWriter: @unchecked Sendable {
         }
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer, file index: Int, offset: UInt64) throws {
-        try writePart(bytes, file: index, offset: offset)
-        try chunkDone(index, bytes: bytes.count)
-    }
-
     /// Writes part of a chunk; `chunkDone` counts the chunk once all of it is written.
     func writePart(_ bytes: UnsafeRawBufferPointer, file index: Int, offset: UInt64) throws {
         try handle(for: index).write(bytes, at: offset)
