@@ -353,6 +353,41 @@ struct SeededBytes {
         #expect(edgeTree.node(named: Array("empty".utf8))?.content == [])
     }
 
+    @Test("small batches, each planned while the one before is restored, give the same tree and counts as one batch")
+    func restoreInManySmallBatches() async throws {
+        var gen = SeededBytes(seed: 9)
+        for i in 0..<60 { try file("d\(i % 4)/f\(i)", gen.bytes(Int(gen.next() % 5_000) + 1)) }
+        try file("d2/empty", [])
+        try file("z/last", gen.bytes(100))
+        // "z" sorts last: its hard links point at files restored in earlier batches.
+        for i in stride(from: 0, to: 60, by: 7) {
+            try check("link", source.appending(component: Array("z".utf8)).appending(component: Array("l\(i)".utf8))) {
+                link(source.appending(component: Array("d\(i % 4)".utf8)).appending(component: Array("f\(i)".utf8)).display, $0)
+            }
+        }
+        try check("symlink", source.appending(component: Array("d3".utf8)).appending(component: Array("sym".utf8))) { symlink("f3", $0) }
+        let backup = try await backup()
+        let snapshot = try await repository.loadSnapshot(try #require(backup.snapshotID))
+        let index = try await repository.loadIndex()
+
+        func restore(batchSize: Int, into name: String) async throws -> (RestoreSummary, RawPath) {
+            var options = RestoreOptions(target: temp.child(name).display)
+            options.subpath = pathComponents(source.bytes)
+            options.verify = true
+            options.batchSize = batchSize
+            let summary = try await Restorer(repository: repository, index: index).restore(tree: snapshot.tree, options: options)
+            return (summary, temp.child(name))
+        }
+        let (whole, wholeTarget) = try await restore(batchSize: 10_000, into: "whole")
+        let (batched, batchedTarget) = try await restore(batchSize: 3, into: "batched")
+        #expect(try describe(batchedTarget) == describe(source))
+        #expect(try describe(wholeTarget) == describe(source))
+        #expect(batched.files == whole.files && batched.files == 71)
+        #expect(batched.verifiedFiles == whole.verifiedFiles && batched.verifiedFiles > 0)
+        #expect(batched.directories == whole.directories && batched.otherItems == whole.otherItems)
+        #expect(batched.warnings.isEmpty)
+    }
+
     // MARK: - Glob patterns
 
     static let globTable: [(pattern: String, caseInsensitive: Bool, path: String, matches: Bool)] = [

@@ -2,7 +2,7 @@ import LifeboatCore
 import LifeboatRepository
 
 /// Opens restored files on first write, and finishes each (size, metadata) once its last
-/// chunk has been written. Shared by the pack tasks.
+/// chunk has been written. Shared by the read tasks.
 final class FileWriter: @unchecked Sendable {
     private let plan: RestorePlan
     private let target: RestoreTarget

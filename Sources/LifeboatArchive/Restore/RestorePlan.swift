@@ -28,8 +28,8 @@ public struct PathFilter: Sendable {
 /// Directories are kept for the whole restore (their metadata is applied last); all other
 /// items are handed to the restore in batches and then dropped, so memory stays flat however
 /// many files a snapshot holds. A path is its directory's index plus the node's name.
-struct RestorePlan {
-    struct Entry {
+struct RestorePlan: Sendable {
+    struct Entry: Sendable {
         /// Index in `directories` of the directory holding this entry; -1 for the top level.
         var parent: Int32
         var node: Node
@@ -79,7 +79,7 @@ struct RestorePlanner {
     let index: MasterIndex
     let filter: PathFilter
     /// Items per batch: a few MiB of plan, while each pack is still read about once.
-    var batchSize = 10_000
+    var batchSize: Int
 
     typealias Flush = (inout RestorePlan) async throws -> Void
 

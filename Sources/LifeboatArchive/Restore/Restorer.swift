@@ -14,8 +14,11 @@ public struct RestoreOptions: Sendable {
     /// Replace files that already exist in the target.
     public var overwrite = false
     public var dryRun = false
-    /// Packs processed at once.
+    /// Pack reads (runs of up to a few MiB) decoded and written at once.
     public var workers: Int = max(2, defaultWorkerCount())
+    /// Items (files, links, special files) per batch. Memory holds the batch being restored
+    /// and the one being planned; each pack is read about once per batch.
+    public var batchSize = 10_000
 
     public init(target: String) { self.target = target }
 }
@@ -72,20 +75,23 @@ public struct Restorer: Sendable {
             }
             treeID = subtree
         }
-        let planner = RestorePlanner(repository: repository, index: index, filter: options.filter)
-        if let progress {
-            // Totals for the progress line's ETA: one walk of the trees without restoring.
+        let planner = RestorePlanner(repository: repository, index: index, filter: options.filter,
+                                     batchSize: max(1, options.batchSize))
+        let top = treeID
+        // Totals for the progress line's ETA come from a second walk of the trees, beside the
+        // restore rather than before it, so the first file is written without waiting for it.
+        async let totals: Void = {
+            guard let progress else { return }
             var files = 0
             var bytes: UInt64 = 0
-            _ = try await planner.run(tree: treeID, snapshotPrefix: options.subpath) { plan in
+            _ = try? await planner.run(tree: top, snapshotPrefix: options.subpath) { plan in
                 for item in plan.items where item.node.type == .file && !item.isHardLink {
                     files += 1
                     bytes += item.node.size ?? 0
                 }
             }
             progress.update { [files, bytes] in $0.filesTotal = files; $0.bytesTotal = bytes }
-        }
-
+        }()
         var summary = RestoreSummary()
         let target = options.dryRun ? nil : try RestoreTarget(root: RawPath(options.target))
         let owner = RestoreFile.isRoot
@@ -93,19 +99,38 @@ public struct Restorer: Sendable {
         // An empty target holds nothing to overwrite (and later batches only find what
         // earlier ones wrote): then no item needs looking up.
         let mustCheckConflicts = !options.overwrite && (try? Directory.entries(of: RawPath(options.target)).isEmpty) != true
-        var warnings: [String] = []
-        let plan = try await planner.run(tree: treeID, snapshotPrefix: options.subpath) { plan in
-            for item in plan.items {
-                if item.node.type == .file { summary.files += 1; summary.bytes += item.node.size ?? 0 } else { summary.otherItems += 1 }
+        // Batch k is restored while batch k + 1 is planned (trees loaded and decoded), so
+        // the planner's core is not idle while data is written, nor the other way round.
+        let restoring = BatchInFlight()
+        let plan: RestorePlan
+        do {
+            plan = try await withTaskCancellationHandler {
+                try await planner.run(tree: treeID, snapshotPrefix: options.subpath) { plan in
+                    for item in plan.items {
+                        if item.node.type == .file { summary.files += 1; summary.bytes += item.node.size ?? 0 } else { summary.otherItems += 1 }
+                    }
+                    guard let target else { return }
+                    if mustCheckConflicts { try refuseExisting(plan, targetRoot: options.target) }
+                    for i in plan.items.indices { try makeDirectories(above: Int(plan.items[i].parent), plan: plan, target: target, created: &created) }
+                    let batch = plan
+                    // One batch at a time: a hard link may point at a file of the previous one.
+                    try await restoring.replace {
+                        let warnings = try await restoreBatch(batch, target: target, owner: owner, options: options, progress: progress)
+                        let verified = options.verify ? try await Verifier(targetRoot: options.target).verify(batch) : 0
+                        return BatchResult(warnings: warnings, verifiedFiles: verified)
+                    }
+                }
+            } onCancel: {
+                restoring.cancel()
             }
-            guard let target else { return }
-            if mustCheckConflicts { try refuseExisting(plan, targetRoot: options.target) }
-            for i in plan.items.indices { try makeDirectories(above: Int(plan.items[i].parent), plan: plan, target: target, created: &created) }
-            warnings += try await restoreBatch(plan, target: target, owner: owner, options: options, progress: progress)
-            if options.verify {
-                summary.verifiedFiles += try await Verifier(targetRoot: options.target).verify(plan)
-            }
+        } catch {
+            restoring.cancel()
+            _ = try? await restoring.finish()  // nothing may still write once restore has returned
+            throw error
         }
+        let last = try await restoring.finish()
+        var warnings = last.warnings
+        summary.verifiedFiles = last.verifiedFiles
         summary.directories = plan.directories.count
         if let target {
             // Selected directories with nothing restored in them (empty ones) exist too; then
@@ -115,6 +140,7 @@ public struct Restorer: Sendable {
                 warnings += try target.applyMetadata(plan.directoryComponents(d), node: plan.directories[d].node, owner: owner)
             }
         }
+        await totals
         summary.warnings = warnings
         summary.seconds = clock.elapsed
         return summary
@@ -173,11 +199,12 @@ public struct Restorer: Sendable {
         }
     }
 
-    /// Compressed blobs are decompressed and written this much at a time: a pack task then
+    /// Compressed blobs are decompressed and written this much at a time: a read task then
     /// needs this, not the largest blob (8 MiB), besides its read buffer.
     static let decompressionWindow = 1 << 20
 
-    /// Groups blob writes by pack and processes `workers` packs at a time.
+    /// Groups blob writes by pack, splits each pack into runs read with one request, and
+    /// processes `workers` runs at a time.
     private func restoreData(plan: RestorePlan, writer: FileWriter, workers: Int) async throws {
         var byPack: [ID: [BlobWork]] = [:]
         var seen: [ID: (pack: ID, position: Int)] = [:]  // a blob that fills several places is read once
@@ -194,43 +221,94 @@ public struct Restorer: Sendable {
             }
         }
         for (file, count) in takeZeroBlobs(from: &byPack) { try writer.fillZeros(count: count, file: file) }
-        let packs = byPack.map { (pack: $0.key, blobs: $0.value.sorted { $0.location.offset < $1.location.offset }) }
+        // The unit of work is one read (a run of a pack), not a pack: a batch of small
+        // files often lies in one or two packs, which would leave a core idle.
+        let readSize = repository.backend.preferredReadSize
+        let runs = byPack.sorted { $0.key < $1.key }.flatMap { pack, blobs in
+            PackRuns.split(blobs.sorted { $0.location.offset < $1.location.offset }, maxRun: readSize).map { (pack: pack, blobs: $0) }
+        }
         let repository = self.repository
         let scratches = Locked<[PackScratch]>([])
-        _ = try await concurrentMap(packs, limit: workers) { pack in
+        _ = try await concurrentMap(runs, limit: workers) { run in
+            try Task.checkCancellation()  // Ctrl-C: stop between reads; the lock is removed on the way out
             let scratch = scratches.withLock { $0.popLast() } ?? PackScratch(key: repository.masterKey)
             defer { scratches.withLock { $0.append(scratch) } }
-            for run in PackRuns.split(pack.blobs, maxRun: repository.backend.preferredReadSize) {
-                try Task.checkCancellation()  // Ctrl-C: stop between reads; the lock is removed on the way out
-                try await blockingIO {
-                    let start = Int(run.first!.location.offset)
-                    let end = Int(run.last!.location.offset + run.last!.location.length)
-                    do {
-                        try repository.backend.loadBlocking(FileHandle(.pack, pack.pack), offset: start, length: end - start,
-                                                            into: &scratch.bytes)
-                    } catch let error as LifeboatError {
-                        throw LifeboatError(error.code, "cannot read pack \(pack.pack.short): \(error.message)",
-                                            hint: "run `lifeboat check --read-data` to find all damage", underlying: error)
-                    }
-                    for blob in run {
-                        let from = Int(blob.location.offset) - start
-                        try scratch.bytes.withUnsafeMutableBytes { raw in
-                            try BlobCodec.open(inPlace: UnsafeMutableRawBufferPointer(rebasing: raw[from..<from + Int(blob.location.length)]),
-                                               id: blob.id, location: blob.location, cipher: scratch.cipher,
-                                               decompressor: scratch.decompressor, buffers: &scratch.buffers,
-                                               window: Self.decompressionWindow) { piece, offset in
-                                for target in blob.targets {
-                                    try writer.writePart(piece, file: target.file, offset: target.offset + UInt64(offset))
-                                }
+            try await blockingIO {
+                let start = Int(run.blobs.first!.location.offset)
+                let end = Int(run.blobs.last!.location.offset + run.blobs.last!.location.length)
+                do {
+                    try repository.backend.loadBlocking(FileHandle(.pack, run.pack), offset: start, length: end - start,
+                                                        into: &scratch.bytes)
+                } catch let error as LifeboatError {
+                    throw LifeboatError(error.code, "cannot read pack \(run.pack.short): \(error.message)",
+                                        hint: "run `lifeboat check --read-data` to find all damage", underlying: error)
+                }
+                for blob in run.blobs {
+                    let from = Int(blob.location.offset) - start
+                    try scratch.bytes.withUnsafeMutableBytes { raw in
+                        try BlobCodec.open(inPlace: UnsafeMutableRawBufferPointer(rebasing: raw[from..<from + Int(blob.location.length)]),
+                                           id: blob.id, location: blob.location, cipher: scratch.cipher,
+                                           decompressor: scratch.decompressor, buffers: &scratch.buffers,
+                                           window: Self.decompressionWindow) { piece, offset in
+                            for target in blob.targets {
+                                try writer.writePart(piece, file: target.file, offset: target.offset + UInt64(offset))
                             }
-                            let length = blob.location.plaintextLength
-                            for target in blob.targets { try writer.chunkDone(target.file, bytes: length) }
                         }
+                        let length = blob.location.plaintextLength
+                        for target in blob.targets { try writer.chunkDone(target.file, bytes: length) }
                     }
                 }
             }
             return true
         }
+    }
+}
+
+struct BatchResult: Sendable {
+    var warnings: [String] = []
+    var verifiedFiles = 0
+}
+
+/// The one batch being restored while the planner works on the next; sums the results.
+private final class BatchInFlight: Sendable {
+    private let state = Locked<(task: Task<BatchResult, any Error>?, done: BatchResult, cancelled: Bool)>((nil, BatchResult(), false))
+
+    /// Waits for the batch in flight, then starts `work` as the new one.
+    func replace(_ work: @escaping @Sendable () async throws -> BatchResult) async throws {
+        try await collect()
+        let task = Task { try await work() }
+        let cancelled = state.withLock { s -> Bool in
+            s.task = task
+            return s.cancelled
+        }
+        if cancelled { task.cancel() }
+    }
+
+    /// Waits for the batch in flight; returns the sum of all finished batches.
+    func finish() async throws -> BatchResult {
+        try await collect()
+        return state.withLock { $0.done }
+    }
+
+    func cancel() {
+        let task = state.withLock { s -> Task<BatchResult, any Error>? in
+            s.cancelled = true
+            return s.task
+        }
+        task?.cancel()
+    }
+
+    private func collect() async throws {
+        guard let task = state.withLock({ $0.task }) else { return }
+        let result = await task.result
+        state.withLock { s in
+            s.task = nil
+            if case .success(let r) = result {
+                s.done.warnings += r.warnings
+                s.done.verifiedFiles += r.verifiedFiles
+            }
+        }
+        _ = try result.get()
     }
 }
 
@@ -259,7 +337,7 @@ func takeZeroBlobs(from byPack: inout [ID: [BlobWork]]) -> [(file: Int, count: I
     return fills
 }
 
-/// What a pack task reuses, one run at a time, and hands on to the next pack task: the
+/// What a read task reuses, one run at a time, and hands on to the next read task: the
 /// read buffer, decode buffers and contexts, so no run or blob gets fresh, zero-filled
 /// pages, and memory freed by one pack is not left to the allocator while the next one
 /// asks for more (a d2 restore peaked 58–65 MiB with one set per pack).
