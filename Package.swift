@@ -28,7 +28,9 @@ let package = Package(
         // for what Swift cannot call directly (macros, variadics).
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers only: the library is opened with dlopen when an HTTP client is first
+        // made (see shim.h), so pkg-config's -lcurl is not wanted.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // __builtin_prefetch for the index's batched lookups (header only).
         .systemLibrary(name: "CPrefetch"),
         // scrypt's ROMix with SSE2 intrinsics (header only).

@@ -47,7 +47,6 @@ public final class HTTPClient: Sendable {
     private let idle = Locked<[EasyHandle]>([])
 
     public init(options: HTTPClientOptions = HTTPClientOptions()) {
-        _ = curlGlobalInit
         self.options = options
     }
 
@@ -64,7 +63,8 @@ public final class HTTPClient: Sendable {
     /// An error thrown by `onBody` stops the transfer and is rethrown.
     public func perform(_ request: HTTPRequest,
                         onBody: (UnsafeRawBufferPointer) throws -> Void) throws -> HTTPResponse {
-        let handle = idle.withLock { $0.popLast() } ?? EasyHandle()
+        let pooled = idle.withLock { $0.popLast() }
+        let handle = try pooled ?? EasyHandle(api: LibCurl.api())
         defer { idle.withLock { $0.append(handle) } }
         return try handle.perform(request, options: options, onBody: onBody)
     }
@@ -74,26 +74,48 @@ public final class HTTPClient: Sendable {
     }
 }
 
-private let curlGlobalInit: Void = {
-    _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-}()
+/// libcurl's functions, loaded once (`c_curl_load`): commands that never make an HTTP
+/// request never map libcurl and its dependencies.
+enum LibCurl {
+    private struct Table: @unchecked Sendable {  // written once, before it is shared
+        let api: UnsafePointer<c_curl_api>
+    }
+
+    private static let loaded: Result<Table, HTTPTransportError> = {
+        let table = UnsafeMutablePointer<c_curl_api>.allocate(capacity: 1)  // kept for the process's life
+        if let error = c_curl_load(table) {
+            table.deallocate()
+            return .failure(HTTPTransportError(
+                code: Int(CURLE_FAILED_INIT.rawValue),
+                message: "libcurl could not be loaded (\(String(cString: error))); install it (Debian: apt-get install libcurl4)",
+                method: "", url: ""))
+        }
+        _ = table.pointee.global_init(Int(CURL_GLOBAL_DEFAULT))
+        return .success(Table(api: UnsafePointer(table)))
+    }()
+
+    /// - Throws: `HTTPTransportError` when libcurl is not installed.
+    static func api() throws -> UnsafePointer<c_curl_api> { try loaded.get().api }
+}
 
 /// One curl easy handle. Used by one thread at a time (the pool hands it out exclusively).
 private final class EasyHandle: @unchecked Sendable {
+    let api: UnsafePointer<c_curl_api>
     let curl: UnsafeMutableRawPointer
 
-    init() {
-        guard let curl = curl_easy_init() else { fatalError("curl_easy_init failed (out of memory)") }
+    init(api: UnsafePointer<c_curl_api>) {
+        guard let curl = api.pointee.easy_init() else { fatalError("curl_easy_init failed (out of memory)") }
+        self.api = api
         self.curl = curl
     }
 
-    deinit { curl_easy_cleanup(curl) }
+    deinit { api.pointee.easy_cleanup(curl) }
 
     func perform(_ request: HTTPRequest, options: HTTPClientOptions,
                  onBody: (UnsafeRawBufferPointer) throws -> Void) throws -> HTTPResponse {
         // Reset drops the previous request's options but keeps live connections and the
         // TLS session cache.
-        curl_easy_reset(curl)
+        api.pointee.easy_reset(curl)
         return try withoutActuallyEscaping(onBody) { onBody in
             let transfer = Transfer(request: request, onBody: onBody)
             return try withExtendedLifetime(transfer) {
@@ -108,8 +130,8 @@ private final class EasyHandle: @unchecked Sendable {
         var headerList: UnsafeMutablePointer<curl_slist>?
         var connectList: UnsafeMutablePointer<curl_slist>?
         defer {
-            curl_slist_free_all(headerList)
-            curl_slist_free_all(connectList)
+            api.pointee.slist_free_all(headerList)
+            api.pointee.slist_free_all(connectList)
         }
 
         setString(CURLOPT_URL, request.url)
@@ -121,8 +143,8 @@ private final class EasyHandle: @unchecked Sendable {
         if options.requestTimeout > 0 { setLong(CURLOPT_TIMEOUT_MS, Int(options.requestTimeout * 1000)) }
         setString(CURLOPT_USERAGENT, options.userAgent)
         applyTLS(options.tls)
-        for entry in options.connectTo { connectList = curl_slist_append(connectList, entry) }
-        if let connectList { _ = c_curl_setopt_ptr(curl, CURLOPT_CONNECT_TO, connectList) }
+        for entry in options.connectTo { connectList = api.pointee.slist_append(connectList, entry) }
+        if let connectList { _ = c_curl_setopt_ptr(api, curl, CURLOPT_CONNECT_TO, connectList) }
 
         switch request.method {
         case "GET": break
@@ -134,40 +156,40 @@ private final class EasyHandle: @unchecked Sendable {
             if header.name.lowercased() == "content-type" { hasContentType = true }
             // "Name;" is curl's spelling of a header with an empty value.
             let line = header.value.isEmpty ? "\(header.name);" : "\(header.name): \(header.value)"
-            headerList = curl_slist_append(headerList, line)
+            headerList = api.pointee.slist_append(headerList, line)
         }
         if request.method != "GET" && request.method != "HEAD" {
             // Large PUTs would otherwise wait a second for "100 Continue" that many servers never send.
-            headerList = curl_slist_append(headerList, "Expect:")
+            headerList = api.pointee.slist_append(headerList, "Expect:")
             setLong(CURLOPT_UPLOAD, 1)
-            _ = c_curl_setopt_off(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count))
-            _ = c_curl_setopt_data_cb(curl, CURLOPT_READFUNCTION, readCallback)
-            _ = c_curl_setopt_ptr(curl, CURLOPT_READDATA, context)
+            _ = c_curl_setopt_off(api, curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count))
+            _ = c_curl_setopt_data_cb(api, curl, CURLOPT_READFUNCTION, readCallback)
+            _ = c_curl_setopt_ptr(api, curl, CURLOPT_READDATA, context)
             if !hasContentType && request.body.count > 0 {
-                headerList = curl_slist_append(headerList, "Content-Type: application/octet-stream")
+                headerList = api.pointee.slist_append(headerList, "Content-Type: application/octet-stream")
             }
         }
-        if let headerList { _ = c_curl_setopt_ptr(curl, CURLOPT_HTTPHEADER, headerList) }
-        _ = c_curl_setopt_data_cb(curl, CURLOPT_HEADERFUNCTION, headerCallback)
-        _ = c_curl_setopt_ptr(curl, CURLOPT_HEADERDATA, context)
-        _ = c_curl_setopt_data_cb(curl, CURLOPT_WRITEFUNCTION, writeCallback)
-        _ = c_curl_setopt_ptr(curl, CURLOPT_WRITEDATA, context)
+        if let headerList { _ = c_curl_setopt_ptr(api, curl, CURLOPT_HTTPHEADER, headerList) }
+        _ = c_curl_setopt_data_cb(api, curl, CURLOPT_HEADERFUNCTION, headerCallback)
+        _ = c_curl_setopt_ptr(api, curl, CURLOPT_HEADERDATA, context)
+        _ = c_curl_setopt_data_cb(api, curl, CURLOPT_WRITEFUNCTION, writeCallback)
+        _ = c_curl_setopt_ptr(api, curl, CURLOPT_WRITEDATA, context)
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
         let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
-            _ = c_curl_setopt_ptr(curl, CURLOPT_ERRORBUFFER, buffer.baseAddress)
-            defer { _ = c_curl_setopt_ptr(curl, CURLOPT_ERRORBUFFER, nil) }
-            return curl_easy_perform(curl)
+            _ = c_curl_setopt_ptr(api, curl, CURLOPT_ERRORBUFFER, buffer.baseAddress)
+            defer { _ = c_curl_setopt_ptr(api, curl, CURLOPT_ERRORBUFFER, nil) }
+            return api.pointee.easy_perform(curl)
         }
         if let error = transfer.callbackError { throw error }
         if code != CURLE_OK {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            let message = detail.isEmpty ? api.pointee.easy_strerror(code).map { String(cString: $0) } ?? "curl error \(code.rawValue)" : detail
             throw HTTPTransportError(code: Int(code.rawValue), message: message, method: request.method,
                                      url: String(request.url.prefix { $0 != "?" }))
         }
         var status = 0
-        _ = c_curl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
+        _ = c_curl_getinfo_long(api, curl, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: transfer.headers, body: transfer.errorBody)
     }
 
@@ -184,10 +206,10 @@ private final class EasyHandle: @unchecked Sendable {
         if let pem = tls.clientKeyPEM { setBlob(CURLOPT_SSLKEY_BLOB, pem) }
     }
 
-    private func setLong(_ option: CURLoption, _ value: Int) { _ = c_curl_setopt_long(curl, option, value) }
-    private func setString(_ option: CURLoption, _ value: String) { _ = c_curl_setopt_str(curl, option, value) }
+    private func setLong(_ option: CURLoption, _ value: Int) { _ = c_curl_setopt_long(api, curl, option, value) }
+    private func setString(_ option: CURLoption, _ value: String) { _ = c_curl_setopt_str(api, curl, option, value) }
     private func setBlob(_ option: CURLoption, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { _ = c_curl_setopt_blob(curl, option, $0.baseAddress, $0.count) }
+        bytes.withUnsafeBytes { _ = c_curl_setopt_blob(api, curl, option, $0.baseAddress, $0.count) }
     }
 }
 

@@ -49,6 +49,28 @@ import Testing
         }
     }
 
+    /// libcurl is opened when an S3 repository is, and only then: a local repository's
+    /// commands never map it or the libraries it needs (the dynamic loader's log says which
+    /// libraries a process loads).
+    @Test func libcurlIsLoadedOnlyForHTTP() throws {
+        try withTempDir("s3-libcurl") { work in
+            let repo = work.sub("local-repo")
+            let env = ["LIFEBOAT_PASSWORD": "pw", "LD_DEBUG": "libs"]
+            let made = try Run.run(try Locations.lifeboat(), ["init", "-r", repo], environment: env)
+            #expect(made.status == 0, "\(made)")
+            let local = try Run.run(try Locations.lifeboat(), ["snapshots", "-r", repo], environment: env)
+            #expect(local.status == 0 && local.err.contains("libcrypto.so"), "the loader log is missing: \(local)")
+            #expect(!local.err.contains("libcurl.so"), "a local repository loaded libcurl")
+
+            let deadPort = try freePort()
+            let remote = try Run.run(try Locations.lifeboat(),
+                                     ["snapshots", "-r", "s3:http://127.0.0.1:\(deadPort)/bucket", "-o", "s3.retries=0"],
+                                     environment: MotoServer.credentials.merging(env) { $1 })
+            #expect(remote.status != 0 && remote.err.contains("libcurl.so"), "\(remote)")
+            #expect(remote.err.contains("port \(deadPort)"), "\(remote)")
+        }
+    }
+
     @Test func badSettingsFailClearly() throws {
         let moto = try MotoServer()
         defer { moto.stop() }
@@ -61,11 +83,14 @@ import Testing
             let r1 = try dead.run(["snapshots"])
             #expect(r1.status != 0 && r1.err.contains("127.0.0.1:\(deadPort)"), "\(r1)")
 
-            // A host that does not answer at all (a blackhole address): bounded by the connect timeout.
-            let blackhole = S3Lifeboat(endpoint: "http://10.255.255.1:9", bucket: "exists", prefix: "", work: work,
+            // A host that does not answer at all: bounded by the connect timeout. Its SYNs are
+            // dropped by a loopback listener whose accept queue is full; nothing leaves the machine.
+            let silent = try SilentListener()
+            defer { silent.stop() }
+            let blackhole = S3Lifeboat(endpoint: "http://127.0.0.1:\(silent.port)", bucket: "exists", prefix: "", work: work,
                                        extra: ["-o", "s3.retries=0", "-o", "s3.connect-timeout=2"])
             let r2 = try blackhole.run(["snapshots"])
-            #expect(r2.status != 0 && r2.err.contains("10.255.255.1"), "\(r2)")
+            #expect(r2.status != 0 && r2.err.contains("port \(silent.port)") && r2.err.contains("did not answer in time"), "\(r2)")
 
             let missing = S3Lifeboat(endpoint: moto.endpoint, bucket: "no-such-bucket", prefix: "", work: work)
             let r3 = try missing.run(["snapshots"])
@@ -110,5 +135,45 @@ import Testing
             #expect(r.err.contains("InvalidAccessKeyId") || r.err.contains("refused"), "\(r)")
             #expect(!r.err.contains(MotoServer.credentials["AWS_SECRET_ACCESS_KEY"]!))
         }
+    }
+}
+
+/// A loopback port that never completes a TCP handshake, as a host that drops packets would
+/// not: listening with a backlog of 0, its accept queue is filled by one connection that is
+/// never accepted, after which Linux drops every new SYN and a client waits out its connect
+/// timeout.
+final class SilentListener {
+    let port: Int
+    private let listener: Int32
+    private let filler: Int32
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0, filler >= 0 else { throw CLITestError("socket failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(listener, raw, length) == 0 && listen(listener, 0) == 0 && getsockname(listener, raw, &length) == 0
+            }
+        }
+        guard listening else { throw CLITestError("bind/listen failed") }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)  // connect gives up instead of hanging the test
+        setsockopt(filler, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connected = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, length) == 0 }
+        }
+        guard connected else { throw CLITestError("could not fill the accept queue") }
+        self.listener = listener
+        self.filler = filler
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func stop() {
+        close(filler)
+        close(listener)
     }
 }
