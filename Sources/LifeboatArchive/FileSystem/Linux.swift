@@ -10,6 +10,12 @@ enum Linux {
     static let oPath: Int32 = 0o10000000
     static let oNoAtime: Int32 = 0o1000000
     static let atEmptyPath: Int32 = 0x1000
+    // O_DIRECT is one of the few flags that differ between the two.
+    #if arch(arm64)
+    static let oDirect: Int32 = 0o200000
+    #else
+    static let oDirect: Int32 = 0o40000
+    #endif
 
     typealias ListXattr = @convention(c) (UnsafePointer<CChar>?, UnsafeMutablePointer<CChar>?, Int) -> Int
     typealias GetXattr = @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int) -> Int

@@ -17,25 +17,67 @@ public final class RestoreFile: @unchecked Sendable {
 
     public let path: String
     private let fd: Int32
+    /// A second descriptor of the same file with `O_DIRECT`, or -1: whole aligned blocks of
+    /// a large file are written through it (see `write`).
+    private let directFD: Int32
+    /// Cleared when the file system refuses a direct write; the rest then goes buffered.
+    private let directUsable = Atomic<Bool>(true)
     private let closed = Mutex(false)
     /// The end of the furthest write: when it reaches the final size, `finish` need not
     /// set the size (one syscall less per file; the file is empty when opened).
     private let writtenEnd = Atomic<UInt64>(0)
 
-    init(fd: Int32, path: String) {
+    /// - Parameter direct: also open the file for `O_DIRECT` writes (through
+    ///   `/proc/self/fd`, so the very same inode); where that fails, everything is buffered.
+    init(fd: Int32, path: String, direct: Bool = false) {
         self.fd = fd
         self.path = path
+        directFD = direct ? Self.reopenDirect(fd) : -1
     }
 
     deinit {
-        if !closed.withLock({ $0 }) { _ = close(fd) }
+        if !closed.withLock({ $0 }) {
+            _ = close(fd)
+            if directFD >= 0 { _ = close(directFD) }
+        }
+    }
+
+    /// Whether whole blocks still go through `O_DIRECT` (for tests and diagnostics).
+    var writesDirect: Bool { directFD >= 0 && directUsable.load(ordering: .relaxed) }
+
+    private static func reopenDirect(_ fd: Int32) -> Int32 {
+        let (direct, _) = retryingEINTR { open("/proc/self/fd/\(fd)", O_WRONLY | O_CLOEXEC | Linux.oDirect) }
+        return direct
+    }
+
+    /// Whole blocks of this size and alignment (in the file and in memory) can be written
+    /// directly; 4 KiB covers the logical block size of common devices.
+    public static let directAlignment = 4096
+
+    /// A buffer aligned for `O_DIRECT` writes, one per writing thread.
+    public final class Bounce: @unchecked Sendable {
+        let bytes: UnsafeMutableRawBufferPointer
+
+        public init(count: Int = 1 << 20) {
+            bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: RestoreFile.directAlignment)
+        }
+
+        deinit { bytes.deallocate() }
     }
 
     /// Writes `bytes` at `offset`, skipping aligned all-zero blocks so they stay holes
     /// (the file was truncated on open and `finish` sets its size, so they read as zeros).
     /// Wraps `pwrite`.
+    ///
+    /// With a direct descriptor and a `bounce` buffer, the whole aligned blocks of each run
+    /// are copied into `bounce` and written with `O_DIRECT`; only the partial blocks at a
+    /// run's ends go through the page cache. On a VM whose fresh page-cache pages must be
+    /// backed by the host first, buffered writes of a large file crawl (1 GiB: 6.0 s
+    /// buffered into fresh pages, 1.2 s direct), and a restored volume image need not
+    /// evict the node's page cache either. Direct and buffered writes never share a block.
     /// - Throws: `.io` naming the file.
-    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64, bounce: Bounce? = nil) throws {
+        let bounce = directFD >= 0 && directUsable.load(ordering: .relaxed) ? bounce : nil
         let block = Self.holeBlockSize
         var position = 0
         var runStart: Int?
@@ -43,14 +85,55 @@ public final class RestoreFile: @unchecked Sendable {
             let misalignment = Int((offset + UInt64(position)) % UInt64(block))
             let length = min(block - misalignment, bytes.count - position)
             if misalignment == 0 && length == block && Self.isZero(bytes, from: position, count: block) {
-                if let start = runStart { try writeAll(bytes, start..<position, offset: offset) }
+                if let start = runStart { try writeRun(bytes, start..<position, offset: offset, bounce: bounce) }
                 runStart = nil
             } else if runStart == nil {
                 runStart = position
             }
             position += length
         }
-        if let start = runStart { try writeAll(bytes, start..<position, offset: offset) }
+        if let start = runStart { try writeRun(bytes, start..<position, offset: offset, bounce: bounce) }
+    }
+
+    /// Writes one run of `bytes`: buffered, or its whole aligned blocks direct (see `write`).
+    private func writeRun(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, offset: UInt64, bounce: Bounce?) throws {
+        let block = UInt64(Self.directAlignment)
+        let first = offset + UInt64(range.lowerBound)
+        let alignedStart = (first + block - 1) / block * block
+        let alignedEnd = (offset + UInt64(range.upperBound)) / block * block
+        guard let bounce, alignedEnd > alignedStart else { return try writeAll(bytes, range, offset: offset) }
+        let middleStart = range.lowerBound + Int(alignedStart - first)
+        let middleEnd = middleStart + Int(alignedEnd - alignedStart)
+        try writeAll(bytes, range.lowerBound..<middleStart, offset: offset)
+        var done = middleStart
+        while done < middleEnd {
+            let count = min(bounce.bytes.count / Int(block) * Int(block), middleEnd - done)
+            let at = offset + UInt64(done)
+            bounce.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[done..<done + count]))
+            if !writeDirect(bounce.bytes.baseAddress!, count: count, at: at) {
+                try writeAll(bytes, done..<middleEnd, offset: offset)  // refused: the rest buffered
+                break
+            }
+            done += count
+        }
+        try writeAll(bytes, middleEnd..<range.upperBound, offset: offset)
+    }
+
+    /// - Returns: false if the file system refused the direct write (nothing was written
+    ///   then, or what was is written again buffered); later writes stay buffered.
+    private func writeDirect(_ pointer: UnsafeMutableRawPointer, count: Int, at offset: UInt64) -> Bool {
+        var done = 0
+        while done < count {
+            let (written, code) = retryingEINTR { pwrite(directFD, pointer + done, count - done, off_t(offset + UInt64(done))) }
+            if written <= 0 || written % Self.directAlignment != 0 {
+                _ = code  // EINVAL (no O_DIRECT here, or a larger block size) or a short write
+                directUsable.store(false, ordering: .relaxed)
+                return false
+            }
+            done += written
+        }
+        writtenEnd.max(offset + UInt64(count), ordering: .relaxed)
+        return true
     }
 
     /// Sets the final size (creating a trailing hole if needed) and closes the file.
@@ -63,9 +146,15 @@ public final class RestoreFile: @unchecked Sendable {
         }
         guard !wasClosed else { throw LifeboatError(.internalError, "\(path) finished twice") }
         let truncateError = setSize(size)
-        let closeError = close(fd) == 0 ? 0 : errno
+        let closeError = closeDescriptors()
         if truncateError != 0 { throw LifeboatError.posix("truncate", path, errno: truncateError) }
         if closeError != 0 && closeError != EINTR { throw LifeboatError.posix("close", path, errno: closeError) }
+    }
+
+    /// Closes the direct descriptor, if any, then the main one. - Returns: the main close's errno or 0.
+    private func closeDescriptors() -> Int32 {
+        if directFD >= 0 { _ = close(directFD) }
+        return close(fd) == 0 ? 0 : errno
     }
 
     /// Sets the final size, then `node`'s owner, permissions, extended attributes and times
@@ -93,7 +182,7 @@ public final class RestoreFile: @unchecked Sendable {
                          Glibc.timespec(tv_sec: time_t(node.mtime.seconds), tv_nsec: Int(node.mtime.nanoseconds))]
             if futimens(fd, &times) != 0 { warn("set times", errno) }
         }
-        let closeError = close(fd) == 0 ? 0 : errno
+        let closeError = closeDescriptors()
         if truncateError != 0 { throw LifeboatError.posix("truncate", path, errno: truncateError) }
         if closeError != 0 && closeError != EINTR { throw LifeboatError.posix("close", path, errno: closeError) }
         return warnings

@@ -50,22 +50,24 @@ public final class RestoreTarget: @unchecked Sendable {
     ///
     /// Anything else at that name (symlink, FIFO, empty directory) is removed first, and so
     /// is a regular file with other hard links, so writing never changes another name's data.
-    /// - Parameter size: the final size (reserved for preallocation; holes are kept instead).
+    /// - Parameters:
+    ///   - size: the final size (reserved for preallocation; holes are kept instead).
+    ///   - direct: also open it for `O_DIRECT` writes of whole blocks (large files).
     /// - Throws: `.corrupt` for an unsafe component, `.io` otherwise.
-    public func openFile(_ components: [[UInt8]], size: UInt64) throws -> RestoreFile {
+    public func openFile(_ components: [[UInt8]], size: UInt64, direct: Bool = false) throws -> RestoreFile {
         let (parent, name) = try openParent(components)
         // Usually nothing is there yet: O_EXCL makes a new regular file or fails, so no
         // lookup before and no type check after are needed.
         let fresh = O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
         let (newFD, newCode) = try withCString(name) { cName in retryingEINTR { openat(parent.raw, cName, fresh, 0o600) } }
-        if newFD >= 0 { return RestoreFile(fd: newFD, path: display(components)) }
+        if newFD >= 0 { return RestoreFile(fd: newFD, path: display(components), direct: direct) }
         guard newCode == EEXIST else { throw LifeboatError.posix("create file", display(components), errno: newCode) }
         try removeExisting(parent.raw, name, components) { $0.isRegular && $0.links == 1 }
         // O_NONBLOCK: should a FIFO appear in between, fail instead of hanging.
         let flags = O_CREAT | O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
         let (fd, code) = try withCString(name) { cName in retryingEINTR { openat(parent.raw, cName, flags, 0o600) } }
         guard fd >= 0 else { throw LifeboatError.posix("create file", display(components), errno: code) }
-        let file = RestoreFile(fd: fd, path: display(components))
+        let file = RestoreFile(fd: fd, path: display(components), direct: direct)
         var s = stat()
         guard fstat(fd, &s) == 0, s.st_mode & 0o170000 == 0o100000 else {
             throw LifeboatError(.io, "create file \(display(components)): not a regular file")

@@ -8,6 +8,8 @@ final class FileWriter: @unchecked Sendable {
     private let target: RestoreTarget
     private let owner: Bool
     private let progress: RestoreProgress?
+    /// Files this large or larger are written with `O_DIRECT` where the file system allows.
+    private let directMinimumSize: UInt64?
     private let state: Locked<State>
 
     private struct State {
@@ -17,11 +19,12 @@ final class FileWriter: @unchecked Sendable {
         var warnings: [String] = []
     }
 
-    init(plan: RestorePlan, target: RestoreTarget, owner: Bool, progress: RestoreProgress?) {
+    init(plan: RestorePlan, target: RestoreTarget, owner: Bool, progress: RestoreProgress?, directMinimumSize: UInt64?) {
         self.plan = plan
         self.target = target
         self.owner = owner
         self.progress = progress
+        self.directMinimumSize = directMinimumSize
         var remaining: [Int: Int] = [:]
         for (i, entry) in plan.items.enumerated() where entry.node.type == .file && !entry.isHardLink {
             remaining[i] = entry.node.content?.count ?? 0
@@ -41,8 +44,8 @@ final class FileWriter: @unchecked Sendable {
     }
 
     /// Writes part of a chunk; `chunkDone` counts the chunk once all of it is written.
-    func writePart(_ bytes: UnsafeRawBufferPointer, file index: Int, offset: UInt64) throws {
-        try handle(for: index).write(bytes, at: offset)
+    func writePart(_ bytes: UnsafeRawBufferPointer, file index: Int, offset: UInt64, bounce: RestoreFile.Bounce?) throws {
+        try handle(for: index).write(bytes, at: offset, bounce: bounce)
     }
 
     /// Counts a chunk of `count` zeros as written: nothing is, since a restored file reads
@@ -93,7 +96,9 @@ final class FileWriter: @unchecked Sendable {
             case .open(let c):
                 let entry = plan.items[index]
                 do {
-                    let f = try target.openFile(plan.components(index), size: entry.node.size ?? 0)
+                    let size = entry.node.size ?? 0
+                    let f = try target.openFile(plan.components(index), size: size,
+                                                direct: directMinimumSize.map { size >= $0 } ?? false)
                     c.withLock { state.withLock { s in s.open[index] = f; s.opening[index] = nil }; c.broadcast() }
                     return f
                 } catch {

@@ -19,6 +19,10 @@ public struct RestoreOptions: Sendable {
     /// Items (files, links, special files) per batch. Memory holds the batch being restored
     /// and the one being planned; each pack is read about once per batch.
     public var batchSize = 10_000
+    /// Files of this size or larger are written with `O_DIRECT` (whole aligned blocks; the
+    /// ends of each run through the page cache), where the file system allows it; nil
+    /// writes everything through the page cache.
+    public var directWriteMinimumSize: UInt64? = 64 << 20
 
     public init(target: String) { self.target = target }
 }
@@ -172,7 +176,8 @@ public struct Restorer: Sendable {
             default: break
             }
         }
-        let writer = FileWriter(plan: plan, target: target, owner: owner, progress: progress)
+        let writer = FileWriter(plan: plan, target: target, owner: owner, progress: progress,
+                                directMinimumSize: options.directWriteMinimumSize)
         try await writer.writeEmptyFiles()
         try await restoreData(plan: plan, writer: writer, workers: options.workers)
         warnings += writer.warnings
@@ -251,7 +256,8 @@ public struct Restorer: Sendable {
                                            decompressor: scratch.decompressor, buffers: &scratch.buffers,
                                            window: Self.decompressionWindow) { piece, offset in
                             for target in blob.targets {
-                                try writer.writePart(piece, file: target.file, offset: target.offset + UInt64(offset))
+                                try writer.writePart(piece, file: target.file, offset: target.offset + UInt64(offset),
+                                                     bounce: scratch.bounce)
                             }
                         }
                         let length = blob.location.plaintextLength
@@ -346,6 +352,8 @@ private final class PackScratch: @unchecked Sendable {
     let decompressor = ZstdDecompressor()
     var buffers = BlobCodec.Buffers()
     var bytes: [UInt8] = []
+    /// Whole blocks of large files go through it to `O_DIRECT` (allocated on first use).
+    lazy var bounce = RestoreFile.Bounce()
 
     init(key: CryptoKey) { cipher = Cipher(key: key) }
 }
