@@ -77,7 +77,7 @@ public final class RestoreFile: @unchecked Sendable {
     /// evict the node's page cache either. Direct and buffered writes never share a block.
     /// - Throws: `.io` naming the file.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64, bounce: Bounce? = nil) throws {
-        let bounce = directFD >= 0 && directUsable.load(ordering: .relaxed) ? bounce : nil
+        let bounce = writesDirect ? bounce : nil
         let block = Self.holeBlockSize
         var position = 0
         var runStart: Int?
@@ -108,9 +108,8 @@ public final class RestoreFile: @unchecked Sendable {
         var done = middleStart
         while done < middleEnd {
             let count = min(bounce.bytes.count / Int(block) * Int(block), middleEnd - done)
-            let at = offset + UInt64(done)
             bounce.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[done..<done + count]))
-            if !writeDirect(bounce.bytes.baseAddress!, count: count, at: at) {
+            if !writeDirect(bounce.bytes.baseAddress!, count: count, at: offset + UInt64(done)) {
                 try writeAll(bytes, done..<middleEnd, offset: offset)  // refused: the rest buffered
                 break
             }
@@ -124,9 +123,9 @@ public final class RestoreFile: @unchecked Sendable {
     private func writeDirect(_ pointer: UnsafeMutableRawPointer, count: Int, at offset: UInt64) -> Bool {
         var done = 0
         while done < count {
-            let (written, code) = retryingEINTR { pwrite(directFD, pointer + done, count - done, off_t(offset + UInt64(done))) }
+            let (written, _) = retryingEINTR { pwrite(directFD, pointer + done, count - done, off_t(offset + UInt64(done))) }
+            // EINVAL (no O_DIRECT here, or a larger block size) or an unaligned short write.
             if written <= 0 || written % Self.directAlignment != 0 {
-                _ = code  // EINVAL (no O_DIRECT here, or a larger block size) or a short write
                 directUsable.store(false, ordering: .relaxed)
                 return false
             }

@@ -109,7 +109,7 @@ public struct Restorer: Sendable {
         let plan: RestorePlan
         do {
             plan = try await withTaskCancellationHandler {
-                try await planner.run(tree: treeID, snapshotPrefix: options.subpath) { plan in
+                try await planner.run(tree: top, snapshotPrefix: options.subpath) { plan in
                     for item in plan.items {
                         if item.node.type == .file { summary.files += 1; summary.bytes += item.node.size ?? 0 } else { summary.otherItems += 1 }
                     }
@@ -270,7 +270,7 @@ public struct Restorer: Sendable {
     }
 }
 
-struct BatchResult: Sendable {
+private struct BatchResult: Sendable {
     var warnings: [String] = []
     var verifiedFiles = 0
 }
